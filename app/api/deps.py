@@ -1,0 +1,63 @@
+"""Request-scoped wiring: the unit of work, the security components and the caller."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from app.config import Settings
+from app.core.context import user_id_var
+from app.core.errors import AuthenticationError, PermissionDeniedError
+from app.core.rate_limit import LoginThrottle
+from app.core.security import PasswordHasher, TokenCodec
+from app.models import Role
+from app.services import auth_service
+from app.services.auth_service import Principal
+from app.services.unit_of_work import UnitOfWork
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
+
+
+def get_uow(request: Request) -> UnitOfWork:
+    return UnitOfWork(request.app.state.session_factory)
+
+
+def get_hasher(request: Request) -> PasswordHasher:
+    return request.app.state.hasher  # type: ignore[no-any-return]
+
+
+def get_tokens(request: Request) -> TokenCodec:
+    return request.app.state.tokens  # type: ignore[no-any-return]
+
+
+def get_throttle(request: Request) -> LoginThrottle:
+    return request.app.state.throttle  # type: ignore[no-any-return]
+
+
+def get_app_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+UoW = Annotated[UnitOfWork, Depends(get_uow)]
+Hasher = Annotated[PasswordHasher, Depends(get_hasher)]
+Tokens = Annotated[TokenCodec, Depends(get_tokens)]
+Throttle = Annotated[LoginThrottle, Depends(get_throttle)]
+AppSettings = Annotated[Settings, Depends(get_app_settings)]
+
+
+async def get_principal(uow: UoW, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+    if not token:
+        raise AuthenticationError("Not authenticated.")
+    principal = await auth_service.authenticate(uow, tokens, access_token=token)
+    user_id_var.set(str(principal.user.id))
+    return principal
+
+
+async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if principal.user.role != Role.ADMIN:
+        raise PermissionDeniedError("This action needs the admin role.")
+    return principal
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+AdminUser = Annotated[Principal, Depends(get_admin)]

@@ -1,0 +1,34 @@
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.core.health import readiness
+from app.core.metrics import render_metrics
+from app.schemas.ops import Liveness, Readiness
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health/live", response_model=Liveness)
+async def live() -> Liveness:
+    """The process is up and serving."""
+    return Liveness(status="ok")
+
+
+@router.get(
+    "/health/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "A dependency is unavailable"}},
+)
+async def ready(request: Request) -> Response:
+    """Whether the database (and Redis, when configured) answer; 503 names the failing check."""
+    checks = await readiness(request.app.state.engine, request.app.state.throttle)
+    healthy = all(value == "ok" for value in checks.values())
+    body = Readiness(status="ok" if healthy else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+async def metrics() -> Response:
+    """Prometheus metrics: request counts and latency by method, route template and status."""
+    payload, content_type = render_metrics()
+    return Response(payload, media_type=content_type)

@@ -1,0 +1,78 @@
+"""Settings: the environment and `.env`, read once at start-up.
+Sits beneath every layer; nothing here imports the rest of the app.
+Turns environment strings into one validated, typed `Settings` object.
+"""
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Keys that appear in docs and examples; production must never sign with them.
+EXAMPLE_JWT_KEYS = frozenset(
+    {
+        "change-me",
+        "changeme",
+        "secret",
+        "dev-secret",
+        "replace-with-at-least-32-random-bytes",
+    }
+)
+MIN_JWT_KEY_BYTES = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./data/app.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    database_statement_timeout_ms: int = Field(default=5000, ge=0)
+    sqlite_busy_timeout_ms: int = Field(default=30000, ge=0)
+
+    jwt_secret_key: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = "order-service"
+    jwt_audience: str = "order-service-api"
+    access_token_expire_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_expire_days: int = Field(default=7, ge=1, le=365)
+
+    first_admin_email: str | None = None
+    first_admin_password: SecretStr | None = None
+
+    redis_url: str | None = None
+    login_max_failed_attempts: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    idempotency_key_ttl_hours: int = Field(default=24, ge=24)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    # argon2id cost; the defaults are OWASP's minimum (19 MiB, 2 passes, 1 lane).
+    argon2_memory_kib: int = Field(default=19456, ge=19456)
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    password_hash_threads: int = Field(default=2, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _refuse_weak_production_key(self) -> "Settings":
+        if self.environment != "production":
+            return self
+        key = self.jwt_secret_key.get_secret_value() if self.jwt_secret_key else ""
+        if not key:
+            raise ValueError("JWT_SECRET_KEY must be set when ENVIRONMENT=production")
+        if key.lower() in EXAMPLE_JWT_KEYS:
+            raise ValueError("JWT_SECRET_KEY is an example value; generate a random key")
+        if len(key.encode()) < MIN_JWT_KEY_BYTES:
+            raise ValueError(f"JWT_SECRET_KEY must be at least {MIN_JWT_KEY_BYTES} bytes")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

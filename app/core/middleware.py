@@ -1,0 +1,137 @@
+"""The request envelope: request id, body limit, hardening headers, access log, metrics, crash guard.
+
+A single pure-ASGI middleware, so every request pays for one wrapper, not a stack of them.
+"""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.context import request_id_var, user_id_var
+from app.core.errors import problem_response
+from app.core.metrics import observe_request
+
+MAX_BODY_BYTES = 1024 * 1024
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+SECURITY_HEADERS: Mapping[bytes, bytes] = {
+    b"x-content-type-options": b"nosniff",
+    b"x-frame-options": b"DENY",
+    b"referrer-policy": b"no-referrer",
+    b"cross-origin-opener-policy": b"same-origin",
+    b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
+    b"cache-control": b"no-store",
+}
+
+access_log = logging.getLogger("app.access")
+
+
+class RequestEnvelopeMiddleware:
+    def __init__(self, app: ASGIApp, *, docs_csp: str, docs_prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.docs_csp = docs_csp.encode()
+        self.docs_prefixes = docs_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        request_id = _request_id(scope)
+        rid_token = request_id_var.set(request_id)
+        uid_token = user_id_var.set(None)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+        csp = self.docs_csp if scope["path"].startswith(self.docs_prefixes) else _API_CSP.encode()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                headers = [(k, v) for k, v in message.get("headers", []) if k not in SECURITY_HEADERS]
+                headers.extend(SECURITY_HEADERS.items())
+                headers.append((b"content-security-policy", csp))
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            if _declared_length(scope) > MAX_BODY_BYTES:
+                await _too_large()(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, _limited(receive), send_wrapper)
+        except Exception:  # noqa: BLE001 - the last line of defence: log it, answer a bland 500
+            access_log.exception("unhandled error")
+            if not response_started:
+                await problem_response(500, "An unexpected error occurred.")(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            observe_request(scope["method"], route, status, elapsed)
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "user_id": user_id_var.get(),
+                },
+            )
+            user_id_var.reset(uid_token)
+            request_id_var.reset(rid_token)
+
+
+def _request_id(scope: Scope) -> str:
+    for key, value in scope["headers"]:
+        if key == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _SANE_REQUEST_ID.match(candidate):
+                return candidate
+            break
+    return uuid.uuid4().hex
+
+
+def _declared_length(scope: Scope) -> int:
+    for key, value in scope["headers"]:
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+def _too_large() -> Any:
+    return problem_response(413, f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+
+
+def _limited(receive: Receive) -> Receive:
+    """Count streamed (chunked) bodies too; FastAPI turns the HTTPException into a 413 problem."""
+    received = 0
+
+    async def wrapper() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > MAX_BODY_BYTES:
+                raise HTTPException(413, f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+        return message
+
+    return wrapper
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path is not None else "<unmatched>"

@@ -1,0 +1,97 @@
+"""Failed-login throttling per email, with the `limits` library (moving window).
+
+Counters live in Redis when `REDIS_URL` is set, so every worker and replica shares them; else
+in process memory. If Redis stops answering, counting carries on in process memory (each
+process then throttles on its own) until Redis is back; readiness reports Redis as failing.
+"""
+
+import hashlib
+import logging
+import math
+import time
+
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+logger = logging.getLogger("app.rate_limit")
+_RETRY_SHARED_AFTER_SECONDS = 5.0
+
+
+class LoginThrottle:
+    def __init__(self, *, max_failures: int, window_seconds: int, redis_url: str | None) -> None:
+        self._item = RateLimitItemPerSecond(max_failures, window_seconds, namespace="login-failures")
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared: MovingWindowRateLimiter | None = None
+        self._storage: Storage | None = None
+        if redis_url:
+            self._storage = RedisStorage(
+                _async_uri(redis_url), implementation="redispy", socket_timeout=1, socket_connect_timeout=1
+            )
+            self._shared = MovingWindowRateLimiter(self._storage)
+        self.degraded = False
+        self._degraded_at = 0.0
+
+    async def retry_after(self, email: str) -> int | None:
+        """Seconds until a locked-out email may try again, or None when it may try now."""
+        key = _key(email)
+        limiter = self._pick()
+        try:
+            if await limiter.test(self._item, key):
+                return None
+            stats = await limiter.get_window_stats(self._item, key)
+        except Exception:  # noqa: BLE001 - any storage failure degrades, never fails a login
+            self._degrade()
+            return await self.retry_after(email)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def record_failure(self, email: str) -> None:
+        try:
+            await self._pick().hit(self._item, _key(email))
+        except Exception:  # noqa: BLE001
+            self._degrade()
+            await self._local.hit(self._item, _key(email))
+
+    async def reset(self, email: str) -> None:
+        try:
+            await self._pick().clear(self._item, _key(email))
+        except Exception:  # noqa: BLE001
+            self._degrade()
+            await self._local.clear(self._item, _key(email))
+
+    async def check_shared_storage(self) -> bool | None:
+        """None without Redis; else whether Redis answers (and leave degraded mode when it does)."""
+        if self._storage is None:
+            return None
+        try:
+            healthy = bool(await self._storage.check())
+        except Exception:  # noqa: BLE001
+            healthy = False
+        if healthy and self.degraded:
+            logger.warning("redis is back; login throttling is shared again")
+        self.degraded = not healthy
+        return healthy
+
+    def _pick(self) -> MovingWindowRateLimiter:
+        if self._shared is None:
+            return self._local
+        if self.degraded and time.monotonic() - self._degraded_at < _RETRY_SHARED_AFTER_SECONDS:
+            return self._local
+        return self._shared
+
+    def _degrade(self) -> None:
+        if self._shared is None:
+            raise RuntimeError("in-memory rate limit storage failed")
+        if not self.degraded:
+            logger.error("redis unreachable; login throttling falls back to per-process counters")
+        self.degraded = True
+        self._degraded_at = time.monotonic()
+
+
+def _key(email: str) -> str:
+    # Counters are keyed by a digest, so no email address is written to Redis.
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+def _async_uri(redis_url: str) -> str:
+    return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"

@@ -1,0 +1,159 @@
+"""Password hashing (argon2id through passlib's CryptContext) and token minting and checking."""
+
+import hashlib
+import logging
+import os
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import jwt
+from passlib.context import CryptContext
+from sqlalchemy.engine import make_url
+
+from app.config import Settings
+from app.core.errors import AuthenticationError
+
+logger = logging.getLogger("app.security")
+
+ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
+_REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "iss", "aud", "type", "sid"]
+# Header parameters that point a verifier at another key; we have exactly one key.
+_FORBIDDEN_HEADERS = frozenset({"kid", "jku", "x5u", "x5c", "jwk"})
+
+
+class PasswordHasher:
+    """argon2id with rehash-on-login; hashing runs in worker threads, a bounded number at once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._context = CryptContext(
+            schemes=["argon2"],
+            argon2__type="ID",
+            argon2__memory_cost=settings.argon2_memory_kib,
+            argon2__rounds=settings.argon2_time_cost,
+            argon2__parallelism=settings.argon2_parallelism,
+        )
+        self._limiter = anyio.CapacityLimiter(settings.password_hash_threads)
+        self._dummy_hash: str | None = None
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self._context.hash, password, limiter=self._limiter)
+
+    async def verify(self, password: str, password_hash: str) -> tuple[bool, str | None]:
+        """Check a password; the second item is a fresh hash when the stored one is outdated."""
+        return await anyio.to_thread.run_sync(
+            self._context.verify_and_update, password, password_hash, limiter=self._limiter
+        )
+
+    async def verify_dummy(self, password: str) -> None:
+        """Spend the same time as a real check, so an unknown email is not told apart by timing."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
+        await self.verify(password, self._dummy_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    expires_at: datetime
+
+
+class TokenCodec:
+    """Short-lived access JWTs, and opaque refresh tokens stored only as hashes."""
+
+    def __init__(self, settings: Settings, key: str) -> None:
+        self._key = key
+        self._algorithm = settings.jwt_algorithm
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self.access_ttl = timedelta(minutes=settings.access_token_expire_minutes)
+        self.refresh_ttl = timedelta(days=settings.refresh_token_expire_days)
+
+    def issue_access(self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> str:
+        claims = {
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "exp": now + self.access_ttl,
+            "iss": self._issuer,
+            "aud": self._audience,
+            "type": ACCESS_TOKEN_TYPE,
+        }
+        return jwt.encode(claims, self._key, algorithm=self._algorithm)
+
+    def decode_access(self, token: str) -> AccessClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != self._algorithm or _FORBIDDEN_HEADERS & header.keys():
+                raise AuthenticationError()
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=[self._algorithm],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+            if claims["type"] != ACCESS_TOKEN_TYPE:
+                raise AuthenticationError()
+            return AccessClaims(
+                user_id=uuid.UUID(claims["sub"]),
+                session_id=uuid.UUID(claims["sid"]),
+                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            )
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+            raise AuthenticationError() from exc
+
+    @staticmethod
+    def new_refresh_token() -> str:
+        return secrets.token_urlsafe(32)
+
+    @staticmethod
+    def hash_refresh_token(token: str) -> str:
+        # Refresh tokens carry 256 random bits, so a fast hash is enough: nothing to brute-force.
+        return hashlib.sha256(token.encode()).hexdigest()
+
+
+def resolve_signing_key(settings: Settings) -> str:
+    """The configured key, or in development a generated one kept in a file beside the database."""
+    if settings.jwt_secret_key is not None:
+        return settings.jwt_secret_key.get_secret_value()
+    if settings.environment == "production":
+        raise RuntimeError("JWT_SECRET_KEY is required in production")
+    path = _dev_key_path(settings.database_url)
+    key = _read_or_create_key(path)
+    logger.warning("JWT_SECRET_KEY is not set; using a generated development key", extra={"key_file": str(path)})
+    return key
+
+
+def _dev_key_path(database_url: str) -> Path:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).with_name(".jwt-dev-key")
+    return Path("data/.jwt-dev-key")
+
+
+def _read_or_create_key(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = secrets.token_urlsafe(48)
+    try:
+        # O_EXCL: when several workers start at once, exactly one writes the key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            existing = path.read_text().strip()
+            if len(existing) >= 32:
+                return existing
+            time.sleep(0.02)
+        raise RuntimeError(f"development JWT key file {path} is empty or truncated") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(candidate)
+    return candidate
+

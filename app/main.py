@@ -1,0 +1,66 @@
+"""The app factory: an HTTP request's first and last stop.
+Sits on top of everything; wires settings, middleware, routers, error handlers and lifespan.
+Turns a configuration into a running ASGI application.
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import auth, ops, users
+from app.config import Settings, get_settings
+from app.core.docs import DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL, install_docs
+from app.core.errors import register_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import RequestEnvelopeMiddleware
+from app.core.rate_limit import LoginThrottle
+from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
+from app.db.session import create_engine, create_session_factory
+
+logger = logging.getLogger("app")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logger.info("started", extra={"environment": settings.environment})
+        yield
+        await app.state.engine.dispose()
+        logger.info("stopped; database pool closed")
+
+    app = FastAPI(
+        title="Order and analytics service",
+        version="1.0.0",
+        description="Customers register, browse the catalogue and place orders; admins run the shop.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    engine = create_engine(settings)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = create_session_factory(engine)
+    app.state.hasher = PasswordHasher(settings)
+    app.state.tokens = TokenCodec(settings, resolve_signing_key(settings))
+    app.state.throttle = LoginThrottle(
+        max_failures=settings.login_max_failed_attempts,
+        window_seconds=settings.login_lockout_seconds,
+        redis_url=settings.redis_url,
+    )
+
+    register_error_handlers(app)
+    for module in (auth, users, ops):
+        app.include_router(module.router)
+    docs_csp = install_docs(app)
+    app.add_middleware(
+        RequestEnvelopeMiddleware, docs_csp=docs_csp, docs_prefixes=(DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL)
+    )
+    return app
+
+
+app = create_app()

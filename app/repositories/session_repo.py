@@ -1,0 +1,56 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import LoginSession, RefreshToken
+
+
+class SessionRepository:
+    """Login sessions and the refresh tokens issued within them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, session_id: uuid.UUID) -> LoginSession | None:
+        return await self._session.get(LoginSession, session_id)
+
+    async def add(self, login_session: LoginSession) -> LoginSession:
+        self._session.add(login_session)
+        await self._session.flush()
+        return login_session
+
+    async def add_refresh_token(self, token: RefreshToken) -> RefreshToken:
+        self._session.add(token)
+        await self._session.flush()
+        return token
+
+    async def get_refresh_token(self, *, token_hash: str) -> RefreshToken | None:
+        return await self._session.scalar(select(RefreshToken).where(RefreshToken.token_hash == token_hash))
+
+    async def spend_refresh_token(self, *, token_id: uuid.UUID, now: datetime) -> bool:
+        """Mark a refresh token used; False when it was already spent (a concurrent or replayed use)."""
+        result = await self._session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def revoke(self, *, session_id: uuid.UUID, now: datetime, reason: str) -> None:
+        await self._session.execute(
+            update(LoginSession)
+            .where(LoginSession.id == session_id, LoginSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def revoke_all_for_user(self, *, user_id: uuid.UUID, now: datetime, reason: str) -> None:
+        await self._session.execute(
+            update(LoginSession)
+            .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+            .execution_options(synchronize_session=False)
+        )

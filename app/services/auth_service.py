@@ -1,0 +1,154 @@
+"""Registration, login, refresh-token rotation, logout, and the per-request token check."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+
+from app.core.errors import AuthenticationError, ConflictError, RateLimitedError
+from app.core.rate_limit import LoginThrottle
+from app.core.security import PasswordHasher, TokenCodec
+from app.models import LoginSession, RefreshToken, Role, User
+from app.schemas.auth import TokenPair
+from app.schemas.user import UserCreate
+from app.services.unit_of_work import UnitOfWork
+
+# One message for an unknown email, a wrong password and an inactive account.
+LOGIN_FAILED = "Incorrect email or password."
+REFRESH_FAILED = "The refresh token is not valid."
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller of an authenticated request: the user and the login session the token belongs to."""
+
+    user: User
+    session_id: uuid.UUID
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def register(uow: UnitOfWork, hasher: PasswordHasher, data: UserCreate) -> User:
+    email = normalize_email(data.email)
+    async with uow:
+        if await uow.users.get_by_email(email=email) is not None:
+            raise ConflictError("An account with this email already exists.")
+        user = User(
+            email=email,
+            full_name=data.full_name,
+            password_hash=await hasher.hash(data.password),
+            role=Role.CUSTOMER,
+            is_active=True,
+        )
+        try:
+            await uow.users.add(user)
+            await uow.commit()
+        except IntegrityError as exc:  # a concurrent registration of the same email won
+            raise ConflictError("An account with this email already exists.") from exc
+        return user
+
+
+async def login(
+    uow: UnitOfWork, hasher: PasswordHasher, tokens: TokenCodec, throttle: LoginThrottle, *, email: str, password: str
+) -> TokenPair:
+    email = normalize_email(email)
+    retry_after = await throttle.retry_after(email)
+    if retry_after is not None:
+        raise RateLimitedError("Too many failed logins for this account; try again later.", retry_after=retry_after)
+
+    async with uow:
+        user = await uow.users.get_by_email(email=email)
+        if user is None:
+            await hasher.verify_dummy(password)
+            valid, new_hash = False, None
+        else:
+            valid, new_hash = await hasher.verify(password, user.password_hash)
+        if user is None or not valid or not user.is_active:
+            await throttle.record_failure(email)
+            raise AuthenticationError(LOGIN_FAILED)
+
+        if new_hash is not None:
+            user.password_hash = new_hash
+        now = datetime.now(UTC)
+        login_session = await uow.sessions.add(
+            LoginSession(user_id=user.id, created_at=now, expires_at=now + tokens.refresh_ttl)
+        )
+        pair = await _issue_pair(uow, tokens, user_id=user.id, login_session=login_session, now=now)
+        await uow.commit()
+    await throttle.reset(email)
+    return pair
+
+
+async def refresh(uow: UnitOfWork, tokens: TokenCodec, *, refresh_token: str) -> TokenPair:
+    """Rotate: spend the presented token and issue a new pair in the same login session.
+
+    A token that was already spent is taken as stolen: the whole session (its family) is revoked.
+    """
+    now = datetime.now(UTC)
+    async with uow:
+        stored = await uow.sessions.get_refresh_token(token_hash=tokens.hash_refresh_token(refresh_token))
+        if stored is None:
+            raise AuthenticationError(REFRESH_FAILED)
+        login_session = await uow.sessions.get(stored.session_id)
+        if login_session is None or login_session.revoked_at is not None or login_session.expires_at <= now:
+            raise AuthenticationError(REFRESH_FAILED)
+
+        if stored.used_at is not None or not await uow.sessions.spend_refresh_token(token_id=stored.id, now=now):
+            await uow.sessions.revoke(session_id=login_session.id, now=now, reason="refresh-reuse")
+            await uow.commit()
+            raise AuthenticationError(REFRESH_FAILED)
+        if stored.expires_at <= now:
+            raise AuthenticationError(REFRESH_FAILED)
+
+        user = await uow.users.get(login_session.user_id)
+        if user is None or not user.is_active:
+            raise AuthenticationError(REFRESH_FAILED)
+        pair = await _issue_pair(uow, tokens, user_id=user.id, login_session=login_session, now=now)
+        await uow.commit()
+        return pair
+
+
+async def logout(uow: UnitOfWork, tokens: TokenCodec, principal: Principal, *, refresh_token: str) -> None:
+    """End the caller's login session, and the presented refresh token's session if it is the caller's."""
+    now = datetime.now(UTC)
+    async with uow:
+        await uow.sessions.revoke(session_id=principal.session_id, now=now, reason="logout")
+        stored = await uow.sessions.get_refresh_token(token_hash=tokens.hash_refresh_token(refresh_token))
+        if stored is not None and stored.session_id != principal.session_id:
+            other = await uow.sessions.get(stored.session_id)
+            if other is not None and other.user_id == principal.user.id:
+                await uow.sessions.revoke(session_id=other.id, now=now, reason="logout")
+        await uow.commit()
+
+
+async def authenticate(uow: UnitOfWork, tokens: TokenCodec, *, access_token: str) -> Principal:
+    """Check an access token and, in one query, that its session and its user are still live."""
+    claims = tokens.decode_access(access_token)
+    async with uow:
+        user = await uow.users.get_live_by_session(
+            user_id=claims.user_id, session_id=claims.session_id, now=datetime.now(UTC)
+        )
+    if user is None:
+        raise AuthenticationError()
+    return Principal(user=user, session_id=claims.session_id)
+
+
+async def _issue_pair(
+    uow: UnitOfWork, tokens: TokenCodec, *, user_id: uuid.UUID, login_session: LoginSession, now: datetime
+) -> TokenPair:
+    raw_refresh = tokens.new_refresh_token()
+    await uow.sessions.add_refresh_token(
+        RefreshToken(
+            session_id=login_session.id,
+            token_hash=tokens.hash_refresh_token(raw_refresh),
+            created_at=now,
+            expires_at=login_session.expires_at,
+        )
+    )
+    access = tokens.issue_access(user_id=user_id, session_id=login_session.id, now=now)
+    return TokenPair(
+        access_token=access, refresh_token=raw_refresh, expires_in=int(tokens.access_ttl.total_seconds())
+    )

@@ -1,0 +1,38 @@
+"""The unit of work: one database transaction per use case, with the repositories bound to it."""
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.repositories.session_repo import SessionRepository
+from app.repositories.user_repo import UserRepository
+
+
+class UnitOfWork:
+    """Enter it, work through its repositories, `commit()` once; leaving without a commit rolls back."""
+
+    users: UserRepository
+    sessions: SessionRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+
+    async def __aenter__(self) -> Self:
+        self._session = self._session_factory()
+        self.users = UserRepository(self._session)
+        self.sessions = SessionRepository(self._session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # close() rolls back whatever was not committed and detaches the loaded objects without
+        # expiring them, so results stay readable after the unit of work ends.
+        await self._session.close()
+
+    async def commit(self) -> None:
+        await self._session.commit()
+
+    async def rollback(self) -> None:
+        await self._session.rollback()
