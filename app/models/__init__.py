@@ -4,7 +4,22 @@ Map Python objects to rows, and declare what the migrations must create.
 """
 
 from app.models.base import Base
+from app.models.idempotency import IdempotencyKey
+from app.models.order import Order, OrderItem, OrderStatus, OrderStatusChange
+from app.models.product import Product
 from app.models.session import LoginSession, RefreshToken
 from app.models.user import Role, User
 
-__all__ = ["Base", "LoginSession", "RefreshToken", "Role", "User"]
+__all__ = [
+    "Base",
+    "IdempotencyKey",
+    "LoginSession",
+    "Order",
+    "OrderItem",
+    "OrderStatus",
+    "OrderStatusChange",
+    "Product",
+    "RefreshToken",
+    "Role",
+    "User",
+]
