@@ -6,7 +6,7 @@ Turns environment strings into one validated, typed `Settings` object.
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Keys that appear in docs and examples; production must never sign with them.
@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=2)
     argon2_parallelism: int = Field(default=1, ge=1)
     password_hash_threads: int = Field(default=2, ge=1, le=64)
+
+    @field_validator("jwt_secret_key", "first_admin_email", "first_admin_password", "redis_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _refuse_weak_production_key(self) -> "Settings":
