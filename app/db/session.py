@@ -51,6 +51,13 @@ def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
         connect_args={
             "connect_timeout": max(1, round(settings.database_connect_timeout_seconds)),
             "options": options,
+            # A silent network (not a refused connection) must not hang a request for minutes:
+            # unacknowledged writes fail after 10 s and idle connections are probed.
+            "tcp_user_timeout": 10_000,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
         },
     )
 
