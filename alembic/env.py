@@ -3,9 +3,9 @@
 import asyncio
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
-from alembic import context
 from app.config import get_settings
 from app.db.session import async_url, create_engine
 from app.models import Base
