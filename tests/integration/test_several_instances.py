@@ -1,0 +1,77 @@
+"""Two server processes (each with two uvicorn workers) sharing one PostgreSQL and one Redis."""
+
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from alembic import command
+
+from tests.conftest import PG_URL, REDIS_URL, _create_pg_database, alembic_config
+from tests.servers import ServiceProcess
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (PG_URL and REDIS_URL), reason="needs TEST_DATABASE_URL and TEST_REDIS_URL"),
+]
+PASSWORD = "instances-password-123"
+
+
+@pytest.fixture(scope="module")
+def instances() -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    assert PG_URL and REDIS_URL
+    url, drop = _create_pg_database(PG_URL)
+    command.upgrade(alembic_config(url), "head")
+    env = {
+        "ENVIRONMENT": "production",
+        "JWT_SECRET_KEY": "instances-test-key-" + "z" * 32,
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS_URL,
+        "LOGIN_MAX_FAILED_ATTEMPTS": "4",
+        "FIRST_ADMIN_EMAIL": "admin@example.com",
+        "FIRST_ADMIN_PASSWORD": "admin-password-123",
+    }
+    first, second = ServiceProcess(env, workers=2), ServiceProcess(env, workers=2)
+    try:
+        first.start()
+        second.start()
+        with httpx.Client(base_url=first.base_url, timeout=30) as a, httpx.Client(base_url=second.base_url) as b:
+            yield a, b
+    finally:
+        first.stop()
+        second.stop()
+        drop()
+
+
+def _account(http: httpx.Client) -> str:
+    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    assert http.post("/auth/register", json={"email": email, "password": PASSWORD}).status_code == 201
+    return email
+
+
+def _login(http: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    return http.post("/auth/login", data={"username": email, "password": password})
+
+
+def test_logout_through_one_instance_is_refused_by_the_other_at_once(instances) -> None:
+    a, b = instances
+    email = _account(a)
+    tokens = _login(a, email).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert b.get("/users/me", headers=headers).status_code == 200
+
+    assert a.post("/auth/logout", json={"refresh_token": tokens["refresh_token"]}, headers=headers).status_code == 204
+
+    assert b.get("/users/me", headers=headers).status_code == 401
+    assert b.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]}).status_code == 401
+
+
+def test_failed_logins_through_both_instances_add_up_to_one_throttle(instances) -> None:
+    a, b = instances
+    email = _account(a)
+    for http in (a, b, a, b):
+        assert _login(http, email, "wrong-password").status_code == 401
+    for http in (a, b):
+        locked = _login(http, email)
+        assert locked.status_code == 429
+        assert int(locked.headers["retry-after"]) >= 1
