@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import auth, ops, users
+from app.api.openapi import install_openapi
 from app.config import Settings, get_settings
 from app.core.docs import DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL, install_docs
 from app.core.errors import register_error_handlers
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error_handlers(app)
     for module in (auth, users, ops):
         app.include_router(module.router)
+    install_openapi(app)
     docs_csp = install_docs(app)
     app.add_middleware(
         RequestEnvelopeMiddleware, docs_csp=docs_csp, docs_prefixes=(DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL)
