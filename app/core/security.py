@@ -14,6 +14,7 @@ from typing import Any
 import anyio
 import jwt
 from passlib.context import CryptContext
+from passlib.exc import PasswordValueError
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
@@ -46,9 +47,14 @@ class PasswordHasher:
 
     async def verify(self, password: str, password_hash: str) -> tuple[bool, str | None]:
         """Check a password; the second item is a fresh hash when the stored one is outdated."""
-        return await anyio.to_thread.run_sync(
-            self._context.verify_and_update, password, password_hash, limiter=self._limiter
-        )
+        return await anyio.to_thread.run_sync(self._verify, password, password_hash, limiter=self._limiter)
+
+    def _verify(self, password: str, password_hash: str) -> tuple[bool, str | None]:
+        try:
+            return self._context.verify_and_update(password, password_hash)  # type: ignore[no-any-return]
+        except PasswordValueError:
+            # Longer than passlib accepts (4 KiB): no stored password can be that long.
+            return False, None
 
     async def verify_dummy(self, password: str) -> None:
         """Spend the same time as a real check, so an unknown email is not told apart by timing."""
