@@ -136,6 +136,39 @@ async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
         yield http
 
 
+def http_client(application: FastAPI) -> AsyncClient:
+    """A client for an app built inside a test; use it as `async with http_client(app) as c:`."""
+    return AsyncClient(transport=ASGITransport(app=application), base_url="http://test")
+
+
+@pytest.fixture
+async def app_factory() -> AsyncIterator[Callable[[Settings], FastAPI]]:
+    """Build extra apps from custom settings; their database pools are closed after the test."""
+    built: list[FastAPI] = []
+
+    def build(settings: Settings) -> FastAPI:
+        application = create_app(settings)
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        await application.state.engine.dispose()
+
+
+@pytest.fixture
+def response_bodies(client: AsyncClient) -> list[str]:
+    """Every response body the `client` fixture receives during the test, for leak checks."""
+    bodies: list[str] = []
+
+    async def record(response: Any) -> None:
+        await response.aread()
+        bodies.append(response.text)
+
+    client.event_hooks["response"].append(record)
+    return bodies
+
+
 @dataclass
 class Account:
     id: str

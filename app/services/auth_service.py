@@ -17,6 +17,8 @@ from app.services.unit_of_work import UnitOfWork
 # One message for an unknown email, a wrong password and an inactive account.
 LOGIN_FAILED = "Incorrect email or password."
 REFRESH_FAILED = "The refresh token is not valid."
+EMAIL_TAKEN = "An account with this email already exists."
+MAX_EMAIL_LENGTH = 320
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,53 +35,69 @@ def normalize_email(email: str) -> str:
 
 async def register(uow: UnitOfWork, hasher: PasswordHasher, data: UserCreate) -> User:
     email = normalize_email(data.email)
+    # Hashed before the transaction opens: argon2 never holds a connection or SQLite's write lock.
+    password_hash = await hasher.hash(data.password)
     async with uow:
         if await uow.users.get_by_email(email=email) is not None:
-            raise ConflictError("An account with this email already exists.")
+            raise ConflictError(EMAIL_TAKEN)
         user = User(
-            email=email,
-            full_name=data.full_name,
-            password_hash=await hasher.hash(data.password),
-            role=Role.CUSTOMER,
-            is_active=True,
+            email=email, full_name=data.full_name, password_hash=password_hash, role=Role.CUSTOMER, is_active=True
         )
         try:
             await uow.users.add(user)
             await uow.commit()
         except IntegrityError as exc:  # a concurrent registration of the same email won
-            raise ConflictError("An account with this email already exists.") from exc
+            raise ConflictError(EMAIL_TAKEN) from exc
         return user
 
 
 async def login(
     uow: UnitOfWork, hasher: PasswordHasher, tokens: TokenCodec, throttle: LoginThrottle, *, email: str, password: str
 ) -> TokenPair:
+    """Check the password outside any transaction, then open a login session in one short one."""
     email = normalize_email(email)
     retry_after = await throttle.retry_after(email)
     if retry_after is not None:
         raise RateLimitedError("Too many failed logins for this account; try again later.", retry_after=retry_after)
 
-    async with uow:
-        user = await uow.users.get_by_email(email=email)
-        if user is None:
-            await hasher.verify_dummy(password)
-            valid, new_hash = False, None
-        else:
-            valid, new_hash = await hasher.verify(password, user.password_hash)
-        if user is None or not valid or not user.is_active:
-            await throttle.record_failure(email)
-            raise AuthenticationError(LOGIN_FAILED)
+    user = await _find_by_email(uow, email)
+    valid, new_hash = await _check_password(hasher, user, password)
+    if user is None or not valid or not user.is_active:
+        await throttle.record_failure(email)
+        raise AuthenticationError(LOGIN_FAILED)
 
+    now = datetime.now(UTC)
+    async with uow:
+        current = await uow.users.get(user.id)
+        # Deactivated, or its password changed, while the password was being checked.
+        if current is None or not current.is_active or current.password_hash != user.password_hash:
+            raise AuthenticationError(LOGIN_FAILED)
         if new_hash is not None:
-            user.password_hash = new_hash
-        now = datetime.now(UTC)
+            current.password_hash = new_hash
         login_session = await uow.sessions.add(
-            LoginSession(user_id=user.id, created_at=now, expires_at=now + tokens.refresh_ttl)
+            LoginSession(user_id=current.id, created_at=now, expires_at=now + tokens.refresh_ttl)
         )
-        pair = await _issue_pair(uow, tokens, user_id=user.id, login_session=login_session, now=now)
+        pair = await _issue_pair(uow, tokens, user_id=current.id, login_session=login_session, now=now)
         await uow.commit()
     await throttle.reset(email)
     return pair
+
+
+async def _find_by_email(uow: UnitOfWork, email: str) -> User | None:
+    # Not every username can be an address (a NUL byte would even fail on PostgreSQL): such a
+    # login is simply unknown, and still pays for a password check below.
+    if len(email) > MAX_EMAIL_LENGTH or not email.isprintable():
+        return None
+    async with uow:
+        return await uow.users.get_by_email(email=email)
+
+
+async def _check_password(hasher: PasswordHasher, user: User | None, password: str) -> tuple[bool, str | None]:
+    if user is None:
+        # The same argon2 work as for a real account, so timing does not tell whether the email exists.
+        await hasher.verify_dummy(password)
+        return False, None
+    return await hasher.verify(password, user.password_hash)
 
 
 async def refresh(uow: UnitOfWork, tokens: TokenCodec, *, refresh_token: str) -> TokenPair:

@@ -23,12 +23,17 @@ async def update_me(uow: UnitOfWork, principal: Principal, data: UserUpdateMe) -
 
 async def change_password(uow: UnitOfWork, hasher: PasswordHasher, principal: Principal, data: PasswordChange) -> None:
     """Set a new password and revoke every session of the user, this one included."""
+    checked_hash = principal.user.password_hash
+    # Both argon2 steps run before the transaction, so they hold no connection or lock.
+    valid, _ = await hasher.verify(data.current_password, checked_hash)
+    if not valid:
+        raise BadRequestError("The current password is not correct.")
+    new_hash = await hasher.hash(data.new_password)
     async with uow:
         user = await _get(uow, principal.user.id)
-        valid, _ = await hasher.verify(data.current_password, user.password_hash)
-        if not valid:
-            raise BadRequestError("The current password is not correct.")
-        user.password_hash = await hasher.hash(data.new_password)
+        if user.password_hash != checked_hash:
+            raise ConflictError("The password was changed meanwhile; sign in again.")
+        user.password_hash = new_hash
         await uow.sessions.revoke_all_for_user(user_id=user.id, now=datetime.now(UTC), reason="password-change")
         await uow.commit()
 
