@@ -13,10 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app.core.context import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 logger = logging.getLogger("app.errors")
 
 _TITLES = {
@@ -141,10 +143,25 @@ async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
     return problem_response(422, "The request is not valid.", slug="validation-failed", extra={"errors": errors})
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     exc = cast(StarletteHTTPException, exc)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and "Allow" in headers:
+        headers["Allow"] = _allowed_methods(request)
+    return problem_response(exc.status_code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    # The router names only the first route that matched the path, but one path often has
+    # several (GET and PATCH /users/me), and Allow must list them all.
+    probe = {key: request.scope[key] for key in ("type", "path", "root_path") if key in request.scope}
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**probe, "method": method})[0] == Match.FULL for route in request.app.router.routes)
+    ]
+    return ", ".join(allowed)
 
 
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
