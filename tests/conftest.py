@@ -108,10 +108,10 @@ def app(database: Database) -> Iterator[FastAPI]:
 @pytest.fixture(autouse=True)
 async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Empty every table and forget throttling counters after each integration test."""
+    application: FastAPI | None = request.getfixturevalue("app") if "database" in request.fixturenames else None
     yield
-    if "database" not in request.fixturenames:
+    if application is None:
         return
-    application: FastAPI = request.getfixturevalue("app")
     engine = application.state.engine
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     async with engine.begin() as connection:
