@@ -32,25 +32,23 @@ class LoginThrottle:
         self.degraded = False
         self._degraded_at = 0.0
 
-    async def retry_after(self, email: str) -> int | None:
-        """Seconds until a locked-out email may try again, or None when it may try now."""
+    async def acquire(self, email: str) -> int | None:
+        """Count a login attempt for this email: None when it may go ahead, else seconds to wait.
+
+        The attempt is counted before the password is checked, in one atomic step, so parallel
+        guesses cannot all pass the check before any of them is recorded. A good login calls
+        `reset`, so what stays counted are the failures (and attempts still in flight).
+        """
         key = _key(email)
         limiter = self._pick()
         try:
-            if await limiter.test(self._item, key):
+            if await limiter.hit(self._item, key):
                 return None
             stats = await limiter.get_window_stats(self._item, key)
         except Exception:  # noqa: BLE001 - any storage failure degrades, never fails a login
             self._degrade()
-            return await self.retry_after(email)
+            return await self.acquire(email)
         return max(1, math.ceil(stats.reset_time - time.time()))
-
-    async def record_failure(self, email: str) -> None:
-        try:
-            await self._pick().hit(self._item, _key(email))
-        except Exception:  # noqa: BLE001
-            self._degrade()
-            await self._local.hit(self._item, _key(email))
 
     async def reset(self, email: str) -> None:
         try:

@@ -54,17 +54,16 @@ async def register(uow: UnitOfWork, hasher: PasswordHasher, data: UserCreate) ->
 async def login(
     uow: UnitOfWork, hasher: PasswordHasher, tokens: TokenCodec, throttle: LoginThrottle, *, email: str, password: str
 ) -> TokenPair:
-    """Check the password outside any transaction, then open a login session in one short one."""
+    """Count the attempt, check the password outside any transaction, then open a session in one short one."""
     email = normalize_email(email)
-    retry_after = await throttle.retry_after(email)
+    retry_after = await throttle.acquire(email)
     if retry_after is not None:
         raise RateLimitedError("Too many failed logins for this account; try again later.", retry_after=retry_after)
 
     user = await _find_by_email(uow, email)
     valid, new_hash = await _check_password(hasher, user, password)
     if user is None or not valid or not user.is_active:
-        await throttle.record_failure(email)
-        raise AuthenticationError(LOGIN_FAILED)
+        raise AuthenticationError(LOGIN_FAILED)  # the attempt stays counted against the email
 
     now = datetime.now(UTC)
     async with uow:

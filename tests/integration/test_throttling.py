@@ -146,3 +146,10 @@ async def test_with_redis_down_logins_work_and_throttle_per_process(build):
         assert ready.json()["checks"] == {"database": "ok", "redis": "unavailable"}
         assert (await http.get("/health/live")).status_code == 200
     assert time.monotonic() - started < 5
+
+
+async def test_parallel_guesses_cannot_outrun_the_limit(http):
+    address = await registered(http)
+    guesses = await asyncio.gather(*(attempt(http, address, f"guess-{n}") for n in range(10)))
+    statuses = sorted(response.status_code for response in guesses)
+    assert statuses == [401] * MAX_FAILURES + [429] * (10 - MAX_FAILURES)

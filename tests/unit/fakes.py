@@ -157,19 +157,26 @@ class FakeHasher:
 
 
 class FakeThrottle:
+    """Counts attempts per email as LoginThrottle does; `locked_for` simulates a lockout."""
+
     def __init__(self, locked_for: int | None = None) -> None:
         self.locked_for = locked_for
-        self.failures: list[str] = []
+        self.attempts: list[str] = []
         self.resets: list[str] = []
 
-    async def retry_after(self, email: str) -> int | None:
-        return self.locked_for
-
-    async def record_failure(self, email: str) -> None:
-        self.failures.append(email)
+    async def acquire(self, email: str) -> int | None:
+        if self.locked_for is not None:
+            return self.locked_for
+        self.attempts.append(email)
+        return None
 
     async def reset(self, email: str) -> None:
         self.resets.append(email)
+
+    @property
+    def failures(self) -> list[str]:
+        """Counted attempts that no good login cleared."""
+        return [email for email in self.attempts if email not in self.resets]
 
 
 def make_user(uow: FakeUnitOfWork, *, email: str, password: str = "right-password", **values: Any) -> User:

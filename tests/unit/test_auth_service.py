@@ -132,7 +132,7 @@ async def test_login_while_locked_out_checks_nothing(uow, hasher, tokens, thrott
         await login(uow, hasher, tokens, throttle, "ann@example.com", "right-password")
     assert caught.value.headers == {"Retry-After": "42"}
     assert hasher.calls == []
-    assert throttle.failures == []
+    assert throttle.attempts == []
     assert not uow.committed
 
 
