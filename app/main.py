@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import auth, ops, users
+from app.api import analytics, auth, ops, orders, products, users
 from app.api.openapi import install_openapi
 from app.config import Settings, get_settings
 from app.core.docs import DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL, install_docs
@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     register_error_handlers(app)
-    for module in (auth, users, ops):
+    for module in (auth, users, products, orders, analytics, ops):
         app.include_router(module.router)
     install_openapi(app)
     docs_csp = install_docs(app)

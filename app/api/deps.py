@@ -53,6 +53,15 @@ async def get_principal(uow: UoW, tokens: Tokens, token: Annotated[str | None, D
     return principal
 
 
+async def get_optional_principal(
+    uow: UoW, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal | None:
+    """The caller on a public route: None without a token; a token that is sent must be valid (else 401)."""
+    if not token:
+        return None
+    return await get_principal(uow, tokens, token)
+
+
 async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if principal.user.role != Role.ADMIN:
         raise PermissionDeniedError("This action needs the admin role.")
@@ -61,3 +70,4 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 AdminUser = Annotated[Principal, Depends(get_admin)]
+OptionalUser = Annotated[Principal | None, Depends(get_optional_principal)]

@@ -5,6 +5,10 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.repositories.analytics_repo import AnalyticsRepository
+from app.repositories.idempotency_repo import IdempotencyRepository
+from app.repositories.order_repo import OrderRepository
+from app.repositories.product_repo import ProductRepository
 from app.repositories.session_repo import SessionRepository
 from app.repositories.user_repo import UserRepository
 
@@ -14,6 +18,10 @@ class UnitOfWork:
 
     users: UserRepository
     sessions: SessionRepository
+    products: ProductRepository
+    orders: OrderRepository
+    idempotency: IdempotencyRepository
+    analytics: AnalyticsRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -22,6 +30,10 @@ class UnitOfWork:
         self._session = self._session_factory()
         self.users = UserRepository(self._session)
         self.sessions = SessionRepository(self._session)
+        self.products = ProductRepository(self._session)
+        self.orders = OrderRepository(self._session)
+        self.idempotency = IdempotencyRepository(self._session)
+        self.analytics = AnalyticsRepository(self._session)
         return self
 
     async def __aexit__(

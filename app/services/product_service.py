@@ -1,0 +1,95 @@
+"""The catalogue: everyone browses active products; admins see everything and manage it."""
+
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+
+from app.core.errors import ConflictError, NotFoundError
+from app.core.pagination import decode_cursor, encode_cursor
+from app.models import Product, Role
+from app.schemas.common import Page
+from app.schemas.product import ProductCreate, ProductRead, ProductUpdate
+from app.services.auth_service import Principal
+from app.services.unit_of_work import UnitOfWork
+
+SKU_TAKEN = "A product with this SKU already exists."
+
+
+def _sees_inactive(viewer: Principal | None) -> bool:
+    return viewer is not None and viewer.user.role == Role.ADMIN
+
+
+def _read(product: Product, currency: str) -> ProductRead:
+    return ProductRead(
+        id=product.id,
+        sku=product.sku,
+        name=product.name,
+        description=product.description,
+        price_cents=product.price_cents,
+        currency=currency,
+        stock=product.stock,
+        is_active=product.is_active,
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+    )
+
+
+async def create_product(uow: UnitOfWork, data: ProductCreate, *, currency: str) -> ProductRead:
+    product = Product(
+        id=uuid.uuid4(),
+        sku=data.sku,
+        name=data.name,
+        description=data.description,
+        price_cents=data.price_cents,
+        stock=data.stock,
+        is_active=True,
+    )
+    async with uow:
+        try:
+            await uow.products.add(product)
+            await uow.commit()
+        except IntegrityError as exc:  # the unique SKU, also when a concurrent create won the race
+            raise ConflictError(SKU_TAKEN) from exc
+    return _read(product, currency)
+
+
+async def update_product(uow: UnitOfWork, product_id: uuid.UUID, data: ProductUpdate, *, currency: str) -> ProductRead:
+    """Change the fields sent. `stock` sets the count (a stock-take), it does not add to it."""
+    changes = data.model_dump(exclude_unset=True)
+    async with uow:
+        product = await uow.products.get(product_id)
+        if product is None:
+            raise NotFoundError("No such product.")
+        for field, value in changes.items():
+            setattr(product, field, value)
+        await uow.products.flush()
+        await uow.commit()
+    return _read(product, currency)
+
+
+async def get_product(
+    uow: UnitOfWork, viewer: Principal | None, product_id: uuid.UUID, *, currency: str
+) -> ProductRead:
+    """One product; an inactive one exists only for admins."""
+    async with uow:
+        product = await uow.products.get(product_id)
+    if product is None or (not product.is_active and not _sees_inactive(viewer)):
+        raise NotFoundError("No such product.")
+    return _read(product, currency)
+
+
+async def list_products(
+    uow: UnitOfWork, viewer: Principal | None, *, limit: int, cursor: str | None, q: str | None, currency: str
+) -> Page[ProductRead]:
+    """By name; `q` is a case-insensitive substring of it. Inactive products are listed for admins only."""
+    after = decode_cursor(cursor, str, uuid.UUID) if cursor else None
+    async with uow:
+        rows = await uow.products.list_page(
+            limit=limit + 1,
+            after=after,  # type: ignore[arg-type]
+            name_contains=q,
+            include_inactive=_sees_inactive(viewer),
+        )
+    items, more = rows[:limit], len(rows) > limit
+    next_cursor = encode_cursor(items[-1].name, items[-1].id) if more else None
+    return Page[ProductRead](items=[_read(product, currency) for product in items], next_cursor=next_cursor)
