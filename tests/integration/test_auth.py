@@ -311,3 +311,16 @@ async def test_logout_rejects_unknown_fields(client, customer):
     body = {"refresh_token": customer.refresh_token, "everywhere": True}
     assert_problem(await client.post("/auth/logout", json=body, headers=customer.headers), 422)
     assert (await client.get("/users/me", headers=customer.headers)).status_code == 200
+
+
+async def test_concurrent_registrations_of_one_email_create_one_account(app, client):
+    email = new_email("race")
+    bodies = [{"email": email, "password": "password-one"}, {"email": email.upper(), "password": "password-two"}]
+    async with http_client(app) as first, http_client(app) as second:
+        responses = await asyncio.gather(
+            first.post("/auth/register", json=bodies[0]), second.post("/auth/register", json=bodies[1])
+        )
+    assert sorted(response.status_code for response in responses) == [201, 409]
+    assert_problem(next(response for response in responses if response.status_code == 409), 409)
+    winner = bodies[[response.status_code for response in responses].index(201)]
+    await login(client, email, winner["password"])
