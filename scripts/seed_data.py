@@ -12,12 +12,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.config import get_settings
-from app.core.errors import ConflictError
-from app.core.security import PasswordHasher
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.config import Settings, get_settings
+from app.core.errors import AppError, ConflictError
+from app.core.rate_limit import LoginThrottle
+from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
 from app.db.session import create_engine, create_session_factory
+from app.models import OrderStatus, Role
+from app.schemas.order import OrderCreate, OrderLineCreate
+from app.schemas.product import ProductCreate
 from app.schemas.user import UserCreate
-from app.services import auth_service
+from app.services import auth_service, order_service, order_status_service, product_service
+from app.services.auth_service import Principal
 from app.services.unit_of_work import UnitOfWork
 
 DEMO_CUSTOMER = UserCreate(email="customer@example.com", password="customer-password-123", full_name="Demo Customer")
@@ -33,8 +40,98 @@ async def seed_demo() -> None:
             print("demo customer created")
         except ConflictError:
             print("demo customer already present")
+        await _seed_demo_catalogue(factory, settings)
+        await _seed_demo_orders(factory, settings)
     finally:
         await engine.dispose()
+
+
+DEMO_PRODUCTS = [
+    ProductCreate(
+        sku="DEMO-MUG", name="Ceramic mug", description="350 ml, dishwasher safe.", price_cents=1200, stock=120
+    ),
+    ProductCreate(sku="DEMO-TEA", name="Green tea, 100 g", description="Loose leaf sencha.", price_cents=899, stock=80),
+    ProductCreate(sku="DEMO-COFFEE", name="Coffee beans, 1 kg", price_cents=2450, stock=60),
+    ProductCreate(sku="DEMO-NOTEBOOK", name="Dotted notebook A5", price_cents=1550, stock=200),
+    ProductCreate(sku="DEMO-PEN", name="Fountain pen", description="Fine nib, refillable.", price_cents=3400, stock=40),
+    ProductCreate(sku="DEMO-LAMP", name="Desk lamp", price_cents=4999, stock=25),
+    ProductCreate(sku="DEMO-HEADPHONES", name="Wireless headphones", price_cents=12900, stock=15),
+    ProductCreate(sku="DEMO-CABLE", name="USB-C cable, 2 m", price_cents=1299, stock=300),
+    ProductCreate(sku="DEMO-BACKPACK", name="Canvas backpack", price_cents=7900, stock=30),
+    ProductCreate(sku="DEMO-BOTTLE", name="Steel water bottle", price_cents=2199, stock=90),
+    ProductCreate(sku="DEMO-PLANT", name="Desk plant (pothos)", price_cents=1800, stock=20),
+    ProductCreate(sku="DEMO-CHARGER", name="65 W charger", price_cents=3900, stock=0),
+]
+# Lines by SKU. With a first admin configured, the first order is delivered and the second paid;
+# the customer cancels the last one.
+DEMO_ORDERS = [
+    [("DEMO-MUG", 2), ("DEMO-TEA", 1)],
+    [("DEMO-NOTEBOOK", 3), ("DEMO-PEN", 1)],
+    [("DEMO-HEADPHONES", 1), ("DEMO-CABLE", 2)],
+    [("DEMO-LAMP", 1)],
+]
+
+
+async def _seed_demo_catalogue(factory: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    created = 0
+    for product in DEMO_PRODUCTS:
+        try:
+            await product_service.create_product(UnitOfWork(factory), product, currency=settings.currency)
+            created += 1
+        except ConflictError:
+            pass
+    print(f"demo products: {created} created, {len(DEMO_PRODUCTS) - created} already present")
+
+
+async def _seed_demo_orders(factory: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Place the demo orders once: skipped as soon as the demo customer has any order."""
+    customer = await _sign_in(factory, settings, DEMO_CUSTOMER.email, DEMO_CUSTOMER.password)
+    if (await order_service.list_orders(UnitOfWork(factory), customer, limit=1, cursor=None)).items:
+        print("demo orders already present")
+        return
+    catalogue = await product_service.list_products(
+        UnitOfWork(factory), None, limit=100, cursor=None, q=None, currency=settings.currency
+    )
+    ids = {product.sku: product.id for product in catalogue.items}
+    placed = []
+    for lines in DEMO_ORDERS:
+        body = OrderCreate(items=[OrderLineCreate(product_id=ids[sku], quantity=quantity) for sku, quantity in lines])
+        placed.append(
+            (await order_service.place_order(UnitOfWork(factory), customer, body, currency=settings.currency)).order
+        )
+    await order_status_service.cancel_order(UnitOfWork(factory), customer, placed[-1].id)
+    admin = await _first_admin(factory, settings)
+    if admin is not None:
+        for order, steps in ((placed[0], ("paid", "shipped", "delivered")), (placed[1], ("paid",))):
+            for step in steps:
+                await order_status_service.change_status(UnitOfWork(factory), admin, order.id, OrderStatus(step))
+    print(f"demo orders: {len(placed)} placed" + ("" if admin else " (set FIRST_ADMIN_* to also pay and ship some)"))
+
+
+async def _first_admin(factory: async_sessionmaker[AsyncSession], settings: Settings) -> Principal | None:
+    if not settings.first_admin_email or not settings.first_admin_password:
+        return None
+    try:
+        admin = await _sign_in(
+            factory, settings, settings.first_admin_email, settings.first_admin_password.get_secret_value()
+        )
+    except AppError:  # not created yet (python -m app.db.init_db) or another password
+        return None
+    return admin if admin.user.role == Role.ADMIN else None
+
+
+async def _sign_in(
+    factory: async_sessionmaker[AsyncSession], settings: Settings, email: str, password: str
+) -> Principal:
+    """Log in and check the token, exactly as a client of the API would."""
+    tokens = TokenCodec(settings, resolve_signing_key(settings))
+    throttle = LoginThrottle(
+        max_failures=settings.login_max_failed_attempts, window_seconds=settings.login_lockout_seconds, redis_url=None
+    )
+    pair = await auth_service.login(
+        UnitOfWork(factory), PasswordHasher(settings), tokens, throttle, email=email, password=password
+    )
+    return await auth_service.authenticate(UnitOfWork(factory), tokens, access_token=pair.access_token)
 
 
 def main() -> int:
