@@ -1,6 +1,7 @@
 """The catalogue: everyone browses active products; admins see everything and manage it."""
 
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -35,6 +36,7 @@ def _read(product: Product, currency: str) -> ProductRead:
 
 
 async def create_product(uow: UnitOfWork, data: ProductCreate, *, currency: str) -> ProductRead:
+    now = datetime.now(UTC)
     product = Product(
         id=uuid.uuid4(),
         sku=data.sku,
@@ -43,6 +45,8 @@ async def create_product(uow: UnitOfWork, data: ProductCreate, *, currency: str)
         price_cents=data.price_cents,
         stock=data.stock,
         is_active=True,
+        created_at=now,
+        updated_at=now,
     )
     async with uow:
         try:

@@ -31,6 +31,7 @@ async def test_admin_creates_product(client, admin):
     assert {key: product[key] for key in body} == body
     assert product["currency"] == "USD"
     assert product["is_active"] is True
+    assert product["created_at"] == product["updated_at"]
     uuid.UUID(product["id"])
     assert datetime.fromisoformat(product["created_at"]).utcoffset().total_seconds() == 0
 
