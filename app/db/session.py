@@ -45,6 +45,8 @@ def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
         pool_pre_ping=True,
+        # Statement parameters (emails, password hashes) stay out of exception messages and so out of logs.
+        hide_parameters=True,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_connect_timeout_seconds,
@@ -65,7 +67,7 @@ def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
 def _sqlite_engine(url: URL, settings: Settings) -> AsyncEngine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     busy_timeout = settings.sqlite_busy_timeout_ms
 
     @event.listens_for(engine.sync_engine, "connect")

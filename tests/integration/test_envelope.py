@@ -6,6 +6,8 @@ import re
 import uuid
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from app.core.logging import JsonFormatter
 from app.core.middleware import MAX_BODY_BYTES
@@ -211,3 +213,13 @@ async def test_logs_carry_request_lines_and_no_secrets(client, app_log_lines):
     change = requests[3]
     assert change["request_id"] == "log-probe-1"
     assert change["user_id"] == responses[0].json()["id"]
+
+
+async def test_database_errors_never_carry_statement_parameters(app):
+    # Unexpected database errors are logged with their message; the values bound to the statement
+    # (emails, password hashes) must not be part of it.
+    async with app.state.engine.connect() as connection:
+        with pytest.raises(DBAPIError) as caught:
+            await connection.execute(text("SELECT * FROM no_such_table WHERE email = :email"), {"email": "p@x.io"})
+    assert "p@x.io" not in str(caught.value)
+    assert "no_such_table" in str(caught.value)
