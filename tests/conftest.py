@@ -114,12 +114,11 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         return
     engine = application.state.engine
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    # DELETE, children first: on the few rows a test leaves it takes about a millisecond, where
+    # PostgreSQL's TRUNCATE of every table costs over a hundred per test.
     async with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            await connection.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
-        else:
-            for table in tables:
-                await connection.execute(text(f"DELETE FROM {table}"))
+        for table in tables:
+            await connection.execute(text(f"DELETE FROM {table}"))
     from app.core.rate_limit import LoginThrottle
 
     settings: Settings = application.state.settings
