@@ -28,6 +28,8 @@ SECURITY_HEADERS: Mapping[bytes, bytes] = {
     b"cross-origin-opener-policy": b"same-origin",
     b"permissions-policy": b"camera=(), microphone=(), geolocation=()",
     b"cache-control": b"no-store",
+    # Browsers honour it only over HTTPS (behind the TLS-terminating proxy), so plain-HTTP development is unaffected.
+    b"strict-transport-security": b"max-age=63072000; includeSubDomains",
 }
 
 access_log = logging.getLogger("app.access")
