@@ -3,6 +3,7 @@
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 from app.core.errors import AppError, ConflictError, InvalidInputError, NotFoundError
 from app.core.pagination import decode_cursor, encode_cursor
@@ -80,6 +81,22 @@ def _refuse_repeated_products(data: OrderCreate) -> None:
 
 async def _place(uow: UnitOfWork, principal: Principal, data: OrderCreate, currency: str) -> OrderRead:
     now = datetime.now(UTC)
+    taken = await _take_stock(uow, data, now)
+    order = _new_order(principal, data, taken, currency, now)
+    first_change = OrderStatusChange(
+        id=uuid.uuid4(),
+        order_id=order.id,
+        from_status=None,
+        to_status=OrderStatus.PENDING,
+        changed_at=now,
+        changed_by=principal.user.id,
+    )
+    await uow.orders.add(order, first_change=first_change)
+    return OrderRead.model_validate(order)
+
+
+async def _take_stock(uow: UnitOfWork, data: OrderCreate, now: datetime) -> dict[uuid.UUID, Product]:
+    """Each line's product as it was when its stock was taken; raises (and so rolls back) on the first refusal."""
     quantities = {line.product_id: line.quantity for line in data.items}
     taken: dict[uuid.UUID, Product] = {}
     # Always lock products in id order, so two orders sharing products wait for each other
@@ -88,9 +105,13 @@ async def _place(uow: UnitOfWork, principal: Principal, data: OrderCreate, curre
         product = await uow.products.take_stock(product_id=product_id, quantity=quantities[product_id], now=now)
         if product is None:
             await _explain_refusal(uow, data, product_id)
-        else:
-            taken[product_id] = product
+        taken[product_id] = product
+    return taken
 
+
+def _new_order(
+    principal: Principal, data: OrderCreate, taken: dict[uuid.UUID, Product], currency: str, now: datetime
+) -> Order:
     items = [
         OrderItem(
             id=uuid.uuid4(),
@@ -104,7 +125,7 @@ async def _place(uow: UnitOfWork, principal: Principal, data: OrderCreate, curre
         )
         for position, line in enumerate(data.items)
     ]
-    order = Order(
+    return Order(
         id=uuid.uuid4(),
         user_id=principal.user.id,
         status=OrderStatus.PENDING,
@@ -114,19 +135,9 @@ async def _place(uow: UnitOfWork, principal: Principal, data: OrderCreate, curre
         updated_at=now,
         items=items,
     )
-    first_change = OrderStatusChange(
-        id=uuid.uuid4(),
-        order_id=order.id,
-        from_status=None,
-        to_status=OrderStatus.PENDING,
-        changed_at=now,
-        changed_by=principal.user.id,
-    )
-    await uow.orders.add(order, first_change=first_change)
-    return OrderRead.model_validate(order)
 
 
-async def _explain_refusal(uow: UnitOfWork, data: OrderCreate, failed_id: uuid.UUID) -> None:
+async def _explain_refusal(uow: UnitOfWork, data: OrderCreate, failed_id: uuid.UUID) -> NoReturn:
     """Raise why a line could not be taken: 422 for an unknown or inactive product, else 409 stock."""
     products = {p.id: p for p in await uow.products.get_many(product_ids=[line.product_id for line in data.items])}
     for index, line in enumerate(data.items):
