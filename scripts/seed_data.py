@@ -3,11 +3,15 @@
 
 `--demo` adds a demo customer (customer@example.com / customer-password-123) through the
 service layer, exactly as the API would.
+
+`--orders N` (with `--users`, `--products`, `--days`, `--seed`, `--until`) loads a large synthetic data set
+reproducibly; see scripts/bulk_seed.py.
 """
 
 import argparse
 import asyncio
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,6 +30,7 @@ from app.schemas.user import UserCreate
 from app.services import auth_service, order_service, order_status_service, product_service
 from app.services.auth_service import Principal
 from app.services.unit_of_work import UnitOfWork
+from scripts import bulk_seed
 
 DEMO_CUSTOMER = UserCreate(email="customer@example.com", password="customer-password-123", full_name="Demo Customer")
 
@@ -137,10 +142,58 @@ async def _sign_in(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--demo", action="store_true", help="add the small demo data set (idempotent)")
+    _add_bulk_arguments(parser)
     args = parser.parse_args()
     if args.demo:
         asyncio.run(seed_demo())
+    if args.orders is not None:
+        seed_bulk(args)
     return 0
+
+
+def _add_bulk_arguments(parser: argparse.ArgumentParser) -> None:
+    bulk = parser.add_argument_group("bulk data (after `alembic upgrade head`; same seed -> same data)")
+    bulk.add_argument("--orders", type=_positive, metavar="N", help="generate N orders (enables bulk mode)")
+    bulk.add_argument("--users", type=_positive, default=10_000, metavar="U", help="customers (default 10000)")
+    bulk.add_argument("--products", type=_positive, default=1_000, metavar="P", help="products (default 1000)")
+    bulk.add_argument("--days", type=_positive, default=365, metavar="D", help="spread over D days (default 365)")
+    bulk.add_argument("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    bulk.add_argument(
+        "--until",
+        type=_utc_datetime,
+        metavar="ISO",
+        help="end of the spread, exclusive (default: today 00:00 UTC; pin it for identical reruns on other days)",
+    )
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def _utc_datetime(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def seed_bulk(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    plan = bulk_seed.SeedPlan(
+        users=args.users,
+        products=args.products,
+        orders=args.orders,
+        days=args.days,
+        seed=args.seed,
+        until=args.until or bulk_seed.default_until(),
+        currency=settings.currency,
+    )
+    print(f"bulk seed: {plan}", file=sys.stderr)
+    timings = bulk_seed.seed(settings, plan)
+    print(", ".join(f"{name} {seconds:.1f}" for name, seconds in timings.items()))
+    last = f"{plan.users - 1:07d}"
+    print(f"customers log in as bulk-{plan.seed}-<0000000..{last}>@example.com / {bulk_seed.BULK_PASSWORD}")
 
 
 if __name__ == "__main__":

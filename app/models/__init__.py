@@ -3,6 +3,7 @@ Sit at the bottom, under the repositories; they import nothing from the app abov
 Map Python objects to rows, and declare what the migrations must create.
 """
 
+from app.models.analytics import ProductSalesDaily
 from app.models.base import Base
 from app.models.idempotency import IdempotencyKey
 from app.models.order import Order, OrderItem, OrderStatus, OrderStatusChange
@@ -19,6 +20,7 @@ __all__ = [
     "OrderStatus",
     "OrderStatusChange",
     "Product",
+    "ProductSalesDaily",
     "RefreshToken",
     "Role",
     "User",

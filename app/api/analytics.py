@@ -1,0 +1,66 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import AdminUser, UoW
+from app.schemas.analytics import (
+    QueryDateTime,
+    RevenueInterval,
+    RevenueRead,
+    SummaryRead,
+    TopCustomersRead,
+    TopProductsRead,
+)
+from app.schemas.common import problem_responses
+from app.services import analytics_service
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+
+Start = Annotated[
+    QueryDateTime | None,
+    Query(description="Inclusive lower bound on the order's created_at (ISO 8601; no offset means UTC). "
+          "Default: 30 days before `end`."),
+]  # fmt: skip
+End = Annotated[
+    QueryDateTime | None,
+    Query(description="Exclusive upper bound on the order's created_at (ISO 8601; no offset means UTC). "
+          "Default: now."),
+]  # fmt: skip
+Limit = Annotated[int, Query(ge=1, le=100, description="How many to list.")]
+ERRORS = problem_responses(401, 403, 422)
+
+
+@router.get("/summary", response_model=SummaryRead, responses=ERRORS)
+async def get_summary(_: AdminUser, uow: UoW, start: Start = None, end: End = None) -> SummaryRead:
+    """Order counts, revenue, average order value and cancellations over [start, end) (admin)."""
+    return await analytics_service.get_summary(uow, start=start, end=end)
+
+
+@router.get("/revenue", response_model=RevenueRead, responses=ERRORS)
+async def get_revenue(
+    _: AdminUser,
+    uow: UoW,
+    start: Start = None,
+    end: End = None,
+    interval: Annotated[RevenueInterval, Query(description="UTC days, Monday-started weeks or months.")] = (
+        RevenueInterval.DAY
+    ),
+) -> RevenueRead:
+    """Revenue orders per period, every period overlapping [start, end) listed, empty ones as zeros (admin)."""
+    return await analytics_service.get_revenue(uow, start=start, end=end, interval=interval)
+
+
+@router.get("/top-products", response_model=TopProductsRead, responses=ERRORS)
+async def list_top_products(
+    _: AdminUser, uow: UoW, start: Start = None, end: End = None, limit: Limit = 10
+) -> TopProductsRead:
+    """Best-selling products by revenue over [start, end), ties by id (admin)."""
+    return await analytics_service.list_top_products(uow, start=start, end=end, limit=limit)
+
+
+@router.get("/top-customers", response_model=TopCustomersRead, responses=ERRORS)
+async def list_top_customers(
+    _: AdminUser, uow: UoW, start: Start = None, end: End = None, limit: Limit = 10
+) -> TopCustomersRead:
+    """Customers by revenue over [start, end), ties by id (admin)."""
+    return await analytics_service.list_top_customers(uow, start=start, end=end, limit=limit)

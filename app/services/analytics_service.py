@@ -1,0 +1,178 @@
+"""The admin's analytics over orders created in a half-open range [start, end), in UTC.
+
+The database does every sum and count; this module settles the range, lays out the calendar periods a
+revenue series must show (zero-filled) and shapes the answers.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from app.core.errors import InvalidInputError
+from app.schemas.analytics import (
+    RevenueInterval,
+    RevenuePoint,
+    RevenueRead,
+    StatusCounts,
+    SummaryRead,
+    TopCustomer,
+    TopCustomersRead,
+    TopProduct,
+    TopProductsRead,
+)
+from app.services.unit_of_work import UnitOfWork
+
+DEFAULT_WINDOW = timedelta(days=30)
+# One series answers at most this many points (about 2.7 years of days); past it, ask for a coarser interval.
+MAX_POINTS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: datetime
+    end: datetime
+
+
+def resolve_window(start: datetime | None, end: datetime | None, *, now: datetime | None = None) -> Window:
+    """Defaults: `end` is now, `start` is 30 days before `end`. Naive datetimes are UTC."""
+    try:
+        end_utc = _as_utc(end) if end is not None else (now or datetime.now(UTC)).astimezone(UTC)
+    except OverflowError as exc:
+        raise _out_of_range("end") from exc
+    try:
+        start_utc = _as_utc(start) if start is not None else end_utc - DEFAULT_WINDOW
+    except OverflowError as exc:
+        raise _out_of_range("start") from exc
+    if end_utc <= start_utc:
+        raise InvalidInputError(
+            "`end` must be later than `start` (the range is [start, end); `end` defaults to now).",
+            loc=["query", "end"],
+            error_type="range_empty",
+        )
+    return Window(start_utc, end_utc)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _out_of_range(field: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"`{field}` is outside the supported range of dates.", loc=["query", field], error_type="datetime_range"
+    )
+
+
+def period_floor(moment: datetime, interval: RevenueInterval) -> date:
+    """The first day of the UTC day, Monday-started week or month that holds `moment`."""
+    day = moment.astimezone(UTC).date()
+    if interval is RevenueInterval.WEEK:
+        return day - timedelta(days=day.weekday())
+    if interval is RevenueInterval.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def _next_period(start: date, interval: RevenueInterval) -> date:
+    if interval is RevenueInterval.DAY:
+        return start + timedelta(days=1)
+    if interval is RevenueInterval.WEEK:
+        return start + timedelta(days=7)
+    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
+
+
+def periods(window: Window, interval: RevenueInterval) -> Iterator[date]:
+    """Every period overlapping [start, end), in order."""
+    current = period_floor(window.start, interval)
+    while datetime.combine(current, time(), tzinfo=UTC) < window.end:
+        yield current
+        try:
+            current = _next_period(current, interval)
+        except (OverflowError, ValueError):  # past year 9999: no later period exists
+            return
+
+
+def _layout(window: Window, interval: RevenueInterval) -> list[date]:
+    layout: list[date] = []
+    for period in periods(window, interval):
+        if len(layout) == MAX_POINTS:
+            raise InvalidInputError(
+                f"The range holds more than {MAX_POINTS} {interval.value} periods; "
+                "choose a coarser interval or a shorter range.",
+                loc=["query", "interval"],
+                error_type="too_many_points",
+            )
+        layout.append(period)
+    return layout
+
+
+async def get_summary(uow: UnitOfWork, *, start: datetime | None, end: datetime | None) -> SummaryRead:
+    window = resolve_window(start, end)
+    async with uow:
+        totals = await uow.analytics.order_totals(start=window.start, end=window.end)
+    return SummaryRead(
+        start=window.start,
+        end=window.end,
+        order_count=totals.order_count,
+        revenue_cents=totals.revenue_cents,
+        average_order_value_cents=totals.average_order_value_cents,
+        customer_count=totals.customer_count,
+        cancelled_count=totals.by_status["cancelled"],
+        cancellation_rate=totals.cancellation_rate,
+        by_status=StatusCounts(**totals.by_status),
+    )
+
+
+async def get_revenue(
+    uow: UnitOfWork, *, start: datetime | None, end: datetime | None, interval: RevenueInterval
+) -> RevenueRead:
+    """Revenue orders per period; every period overlapping the range is present, empty ones as zeros."""
+    window = resolve_window(start, end)
+    layout = _layout(window, interval)
+    async with uow:
+        rows = await uow.analytics.revenue_by_period(start=window.start, end=window.end, unit=interval.value)
+    found = {row.period_start: row for row in rows}
+    points = [
+        RevenuePoint(
+            period_start=datetime.combine(period, time(), tzinfo=UTC),
+            order_count=found[period].order_count if period in found else 0,
+            revenue_cents=found[period].revenue_cents if period in found else 0,
+        )
+        for period in layout
+    ]
+    return RevenueRead(interval=interval, points=points)
+
+
+async def list_top_products(
+    uow: UnitOfWork, *, start: datetime | None, end: datetime | None, limit: int
+) -> TopProductsRead:
+    window = resolve_window(start, end)
+    async with uow:
+        rows = await uow.analytics.top_products(start=window.start, end=window.end, limit=limit)
+    return TopProductsRead(
+        items=[
+            TopProduct(
+                product_id=row.product_id,
+                sku=row.sku,
+                name=row.name,
+                units_sold=row.units_sold,
+                revenue_cents=row.revenue_cents,
+            )
+            for row in rows
+        ]
+    )
+
+
+async def list_top_customers(
+    uow: UnitOfWork, *, start: datetime | None, end: datetime | None, limit: int
+) -> TopCustomersRead:
+    window = resolve_window(start, end)
+    async with uow:
+        rows = await uow.analytics.top_customers(start=window.start, end=window.end, limit=limit)
+    return TopCustomersRead(
+        items=[
+            TopCustomer(
+                user_id=row.user_id, email=row.email, order_count=row.order_count, revenue_cents=row.revenue_cents
+            )
+            for row in rows
+        ]
+    )
