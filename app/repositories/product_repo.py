@@ -2,7 +2,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Product
@@ -22,12 +22,17 @@ class ProductRepository:
         return (await self._session.scalars(select(Product).where(Product.id.in_(list(product_ids))))).all()
 
     async def list_page(
-        self, *, limit: int, after: tuple[str, uuid.UUID] | None, name_contains: str | None, include_inactive: bool
+        self, *, limit: int, after_id: uuid.UUID | None, name_contains: str | None, include_inactive: bool
     ) -> Sequence[Product]:
-        """By name, then id (keyset on both, so equal names still page deterministically)."""
+        """By name, then id, resuming after the product `after_id` (keyset on both columns).
+
+        The position is looked up from the id inside the same statement, so a cursor stays a few
+        bytes whatever the name; a forged id that matches no product yields an empty page.
+        """
         query = select(Product).order_by(Product.name, Product.id).limit(limit)
-        if after is not None:
-            query = query.where(tuple_(Product.name, Product.id) > tuple_(*after))
+        if after_id is not None:
+            anchor_name = select(Product.name).where(Product.id == after_id).scalar_subquery()
+            query = query.where(tuple_(Product.name, Product.id) > tuple_(anchor_name, literal(after_id)))
         if name_contains:
             query = query.where(contains_literal(Product.name, name_contains))
         if not include_inactive:

@@ -86,14 +86,15 @@ async def list_products(
     uow: UnitOfWork, viewer: Principal | None, *, limit: int, cursor: str | None, q: str | None, currency: str
 ) -> Page[ProductRead]:
     """By name; `q` is a case-insensitive substring of it. Inactive products are listed for admins only."""
-    after = decode_cursor(cursor, str, uuid.UUID) if cursor else None
+    after = decode_cursor(cursor, uuid.UUID)[0] if cursor else None
     async with uow:
         rows = await uow.products.list_page(
             limit=limit + 1,
-            after=after,  # type: ignore[arg-type]
+            after_id=after,  # type: ignore[arg-type]
             name_contains=q,
             include_inactive=_sees_inactive(viewer),
         )
     items, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(items[-1].name, items[-1].id) if more else None
+    # The last product's id only: names can be longer than a cursor may be.
+    next_cursor = encode_cursor(items[-1].id) if more else None
     return Page[ProductRead](items=[_read(product, currency) for product in items], next_cursor=next_cursor)

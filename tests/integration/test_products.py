@@ -259,3 +259,29 @@ async def test_reactivated_product_is_public_again(client, admin):
     await client.patch(f"/products/{product['id']}", json={"is_active": False}, headers=admin.headers)
     await client.patch(f"/products/{product['id']}", json={"is_active": True}, headers=admin.headers)
     assert (await client.get(f"/products/{product['id']}")).status_code == 200
+
+
+async def test_pages_through_long_non_ascii_names(client, admin):
+    names = [f"{letter}" + "ж" * 199 for letter in "abcde"]
+    for name in names:
+        await make_product(client, admin, name=name)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = await client.get("/products", params=params)
+        assert response.status_code == 200, response.text
+        seen.extend(item["name"] for item in response.json()["items"])
+        cursor = response.json()["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == names
+
+
+async def test_cursor_of_an_unknown_product_ends_the_list(client, admin):
+    from app.core.pagination import encode_cursor
+
+    await make_product(client, admin)
+    response = await client.get("/products", params={"cursor": encode_cursor(uuid.uuid4())})
+    assert response.status_code == 200
+    assert response.json() == {"items": [], "next_cursor": None}
