@@ -16,6 +16,11 @@ class UserRepository:
     async def get(self, user_id: uuid.UUID) -> User | None:
         return await self._session.get(User, user_id)
 
+    async def get_for_update(self, user_id: uuid.UUID) -> User | None:
+        """The user, row-locked until the transaction ends (PostgreSQL; SQLite's IMMEDIATE
+        transactions already run one writer at a time)."""
+        return await self._session.scalar(select(User).where(User.id == user_id).with_for_update())
+
     async def get_by_email(self, *, email: str) -> User | None:
         return await self._session.scalar(select(User).where(User.email == email))
 

@@ -67,7 +67,8 @@ async def login(
 
     now = datetime.now(UTC)
     async with uow:
-        current = await uow.users.get(user.id)
+        # Locked: a password change or deactivation committing now would otherwise miss the new session.
+        current = await uow.users.get_for_update(user.id)
         # Deactivated, or its password changed, while the password was being checked.
         if current is None or not current.is_active or current.password_hash != user.password_hash:
             raise AuthenticationError(LOGIN_FAILED)

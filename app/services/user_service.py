@@ -30,7 +30,7 @@ async def change_password(uow: UnitOfWork, hasher: PasswordHasher, principal: Pr
         raise BadRequestError("The current password is not correct.")
     new_hash = await hasher.hash(data.new_password)
     async with uow:
-        user = await _get(uow, principal.user.id)
+        user = await _get(uow, principal.user.id, for_update=True)
         if user.password_hash != checked_hash:
             raise ConflictError("The password was changed meanwhile; sign in again.")
         user.password_hash = new_hash
@@ -60,7 +60,7 @@ async def admin_update(uow: UnitOfWork, principal: Principal, user_id: uuid.UUID
     ):
         raise ConflictError("Admins cannot demote or deactivate themselves.")
     async with uow:
-        user = await _get(uow, user_id)
+        user = await _get(uow, user_id, for_update=True)
         if "full_name" in changes:
             user.full_name = changes["full_name"]
         if changes.get("role") is not None:
@@ -73,8 +73,9 @@ async def admin_update(uow: UnitOfWork, principal: Principal, user_id: uuid.UUID
         return user
 
 
-async def _get(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    user = await uow.users.get(user_id)
+async def _get(uow: UnitOfWork, user_id: uuid.UUID, *, for_update: bool = False) -> User:
+    # Changes that revoke sessions lock the user, as login does before it opens one.
+    user = await (uow.users.get_for_update(user_id) if for_update else uow.users.get(user_id))
     if user is None:
         raise NotFoundError("No such user.")
     return user

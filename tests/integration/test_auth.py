@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from argon2 import PasswordHasher as Argon2Hasher
@@ -324,3 +325,26 @@ async def test_concurrent_registrations_of_one_email_create_one_account(app, cli
     assert_problem(next(response for response in responses if response.status_code == 409), 409)
     winner = bodies[[response.status_code for response in responses].index(201)]
     await login(client, email, winner["password"])
+
+
+@pytest.mark.parametrize("change", ["password", "deactivation"])
+async def test_a_login_racing_a_revoking_change_gets_no_surviving_session(app, customer, change):
+    """A change that revokes every session commits while a login with the old state is in flight.
+
+    The login must not end up with a session the change missed: it waits for the change and fails.
+    """
+    async with UnitOfWork(app.state.session_factory) as uow:
+        user = await uow.users.get_for_update(uuid.UUID(customer.id))
+        async with http_client(app) as http:
+            pending = asyncio.create_task(
+                http.post("/auth/login", data={"username": customer.email, "password": customer.password})
+            )
+            await asyncio.sleep(0.3)  # the login has read the user and is waiting for the row
+            if change == "password":
+                user.password_hash = await app.state.hasher.hash("a-new-password-123")
+            else:
+                user.is_active = False
+            await uow.sessions.revoke_all_for_user(user_id=user.id, now=datetime.now(UTC), reason=change)
+            await uow.commit()
+            response = await pending
+    assert_problem(response, 401)

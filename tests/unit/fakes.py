@@ -19,8 +19,13 @@ class FakeUserRepository:
         self._uow = uow
         self.rows: dict[uuid.UUID, User] = {}
         self.lose_race_on_add = False
+        self.locked: list[uuid.UUID] = []
 
     async def get(self, user_id: uuid.UUID) -> User | None:
+        return self.rows.get(user_id)
+
+    async def get_for_update(self, user_id: uuid.UUID) -> User | None:
+        self.locked.append(user_id)
         return self.rows.get(user_id)
 
     async def get_by_email(self, *, email: str) -> User | None:

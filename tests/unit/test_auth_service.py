@@ -89,6 +89,8 @@ async def test_login_opens_a_session_and_stores_only_the_refresh_token_hash(uow,
     assert uow.commits == 1
     assert throttle.failures == [] and throttle.resets == ["ann@example.com"]
     assert hasher.inside_transaction == []
+    # The user row is locked while the session is opened, as password changes and deactivation lock it.
+    assert uow.users.locked == [user.id]
 
 
 @pytest.mark.parametrize(

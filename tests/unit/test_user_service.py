@@ -55,6 +55,7 @@ async def test_change_password_sets_the_hash_and_revokes_every_session(uow, hash
     assert all(s.revoked_reason == "password-change" for s in (uow.sessions.rows[principal.session_id], other))
     assert uow.commits == 1
     assert hasher.inside_transaction == []
+    assert uow.users.locked == [user.id]
 
 
 async def test_change_password_with_a_wrong_current_password_changes_nothing(uow, hasher):
@@ -124,6 +125,7 @@ async def test_deactivating_a_user_revokes_their_sessions(uow, admin):
     assert all(s.revoked_reason == "deactivated" for s in sessions)
     assert uow.sessions.rows[admin_session.session_id].revoked_at is None
     assert uow.commits == 1
+    assert uow.users.locked == [user.id]
 
 
 async def test_admin_update_leaves_omitted_fields_alone(uow, admin):
