@@ -27,6 +27,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def create_first_admin(env: Mapping[str, str]) -> None:
+    """`python -m app.db.init_db`, the documented start-up step, with the service's environment."""
+    subprocess.run(
+        [sys.executable, "-m", "app.db.init_db"], cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True
+    )
+
+
 class ServiceProcess:
     def __init__(self, env: Mapping[str, str], *, workers: int = 1) -> None:
         self.port = free_port()

@@ -9,7 +9,7 @@ from alembic import command
 from sqlalchemy.engine import make_url
 
 from tests.conftest import PG_URL, _create_pg_database, alembic_config
-from tests.servers import ServiceProcess, TcpProxy
+from tests.servers import ServiceProcess, TcpProxy, create_first_admin
 
 pytestmark = [
     pytest.mark.slow,
@@ -31,7 +31,10 @@ def service() -> Iterator[tuple[ServiceProcess, TcpProxy]]:
         "JWT_SECRET_KEY": "outage-test-key-" + "x" * 32,
         "DATABASE_URL": proxied,
         "DATABASE_CONNECT_TIMEOUT_SECONDS": "2",
+        "FIRST_ADMIN_EMAIL": "admin@example.com",
+        "FIRST_ADMIN_PASSWORD": "admin-password-123",
     }
+    create_first_admin(env)
     server = ServiceProcess(env).start()
     try:
         yield server, proxy
@@ -54,6 +57,12 @@ def test_outage_answers_503_fast_and_recovers_without_restart(service: tuple[Ser
     token = http.post("/auth/login", data={"username": "before@example.com", "password": PASSWORD}).json()
     headers = {"Authorization": f"Bearer {token['access_token']}"}
     assert http.get("/users/me", headers=headers).status_code == 200
+    admin = http.post("/auth/login", data={"username": "admin@example.com", "password": "admin-password-123"}).json()
+    admin_headers = {"Authorization": f"Bearer {admin['access_token']}"}
+    product = http.post(
+        "/products", json={"sku": "OUTAGE-1", "name": "Lamp", "price_cents": 900, "stock": 5}, headers=admin_headers
+    ).json()
+    order_body = {"items": [{"product_id": product["id"], "quantity": 2}]}
 
     proxy.cut()
     try:
@@ -65,6 +74,7 @@ def test_outage_answers_503_fast_and_recovers_without_restart(service: tuple[Ser
             lambda: http.get("/users/me", headers=headers),
             lambda: http.post("/auth/register", json={"email": "during@example.com", "password": PASSWORD}),
             lambda: http.post("/auth/login", data={"username": "before@example.com", "password": PASSWORD}),
+            lambda: http.post("/orders", json=order_body, headers=headers),
         ):
             response, elapsed = _timed(call)
             assert response.status_code == 503, response.text
@@ -80,6 +90,10 @@ def test_outage_answers_503_fast_and_recovers_without_restart(service: tuple[Ser
         assert time.monotonic() < deadline, "service did not recover after the database came back"
         time.sleep(0.2)
     assert http.get("/users/me", headers=headers).status_code == 200
+    # The order refused during the outage left no order and took no stock.
+    assert http.get("/orders", headers=headers).json()["items"] == []
+    assert http.get(f"/products/{product['id']}").json()["stock"] == 5
+    assert http.post("/orders", json=order_body, headers=headers).status_code == 201
     # Nothing from the outage was half-written: the registration that got a 503 does not exist.
     assert http.post("/auth/register", json={"email": "during@example.com", "password": PASSWORD}).status_code == 201
     assert "Traceback" not in server.output()

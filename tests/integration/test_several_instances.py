@@ -2,13 +2,14 @@
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 from alembic import command
 
 from tests.conftest import PG_URL, REDIS_URL, _create_pg_database, alembic_config
-from tests.servers import ServiceProcess
+from tests.servers import ServiceProcess, create_first_admin
 
 pytestmark = [
     pytest.mark.slow,
@@ -31,6 +32,7 @@ def instances() -> Iterator[tuple[httpx.Client, httpx.Client]]:
         "FIRST_ADMIN_EMAIL": "admin@example.com",
         "FIRST_ADMIN_PASSWORD": "admin-password-123",
     }
+    create_first_admin(env)
     first, second = ServiceProcess(env, workers=2), ServiceProcess(env, workers=2)
     try:
         first.start()
@@ -75,3 +77,32 @@ def test_failed_logins_through_both_instances_add_up_to_one_throttle(instances) 
         locked = _login(http, email)
         assert locked.status_code == 429
         assert int(locked.headers["retry-after"]) >= 1
+
+
+def test_orders_placed_concurrently_through_both_instances_never_oversell(instances) -> None:
+    a, b = instances
+    admin = _login(a, "admin@example.com", "admin-password-123").json()
+    admin_headers = {"Authorization": f"Bearer {admin['access_token']}"}
+    product = a.post(
+        "/products",
+        json={"sku": f"LAST-{uuid.uuid4().hex[:8]}", "name": "Last units", "price_cents": 500, "stock": 10},
+        headers=admin_headers,
+    ).json()
+    buyers = []
+    for _ in range(4):
+        email = _account(a)
+        buyers.append({"Authorization": f"Bearer {_login(a, email).json()['access_token']}"})
+
+    def buy(index: int) -> int:
+        http = (a, b)[index % 2]
+        body = {"items": [{"product_id": product["id"], "quantity": 1}]}
+        return http.post("/orders", json=body, headers=buyers[index % len(buyers)], timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(buy, range(30)))
+
+    assert statuses.count(201) == 10, statuses
+    assert statuses.count(409) == 20, statuses
+    assert b.get(f"/products/{product['id']}").json()["stock"] == 0
+    placed = a.get("/orders", params={"limit": 100}, headers=admin_headers).json()["items"]
+    assert len([order for order in placed if order["items"][0]["product_id"] == product["id"]]) == 10
