@@ -94,22 +94,73 @@ def _add_product_sales(cursor: psycopg.Cursor[Any], customer_ids: Sequence[objec
     cursor.execute(_ADD_PRODUCT_SALES)
 
 
+def _load_orders(
+    cursor: psycopg.Cursor[Any], history: "_SideCopier | None", generator: Generator, plan: SeedPlan
+) -> None:
+    progress = Progress(plan.orders, "orders")
+    try:
+        for chunk in _in_background(generator.order_chunks()):
+            _copy(cursor, "orders", ORDER_COLUMNS, chunk.orders)
+            _copy(cursor, "order_items", ITEM_COLUMNS, chunk.items)
+            if history is None:
+                _copy(cursor, "order_status_changes", HISTORY_COLUMNS, chunk.history)
+            else:
+                history.put(chunk.history)
+            progress.advance(len(chunk.orders))
+    finally:
+        if history is not None:
+            history.close()
+    progress.finish()
+
+
+class _SideCopier:
+    """COPYs one table over a second connection from its own thread, so two backends ingest at once."""
+
+    def __init__(self, connection: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> None:
+        self._queue: queue.Queue[Sequence[tuple[object, ...]] | None] = queue.Queue(maxsize=2)
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, args=(connection, table, columns), daemon=True)
+        self._thread.start()
+
+    def _run(self, connection: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> None:
+        try:
+            with connection.cursor() as cursor:
+                while (rows := self._queue.get()) is not None:
+                    _copy(cursor, table, columns, rows)
+        except Exception as exc:  # noqa: BLE001 - raised again in the loading thread
+            self._error = exc
+            while self._queue.get() is not None:  # keep the producer from blocking on a full queue
+                pass
+
+    def put(self, rows: Sequence[tuple[object, ...]]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(rows)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
 def load_postgres(url: URL, generator: Generator, plan: SeedPlan) -> dict[str, float]:
+    """One transaction for everything, except that with the triggers skipped the status history, the largest
+    table, streams over a second connection in parallel; it commits right after the main transaction did."""
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
     timings: dict[str, float] = {}
     started = time.monotonic()
-    with psycopg.connect(conninfo, autocommit=True) as connection:
-        triggers_skipped = _skip_triggers(connection)
-        with connection.transaction(), connection.cursor() as cursor:
+    with psycopg.connect(conninfo, autocommit=True) as connection, psycopg.connect(conninfo, autocommit=True) as side:
+        triggers_skipped = _skip_triggers(connection) and _skip_triggers(side)
+        with side.transaction(), connection.transaction(), connection.cursor() as cursor:
             _copy(cursor, "users", USER_COLUMNS, generator.users())
             _copy(cursor, "products", PRODUCT_COLUMNS, generator.catalogue())
-            progress = Progress(plan.orders, "orders")
-            for chunk in _in_background(generator.order_chunks()):
-                _copy(cursor, "orders", ORDER_COLUMNS, chunk.orders)
-                _copy(cursor, "order_items", ITEM_COLUMNS, chunk.items)
-                _copy(cursor, "order_status_changes", HISTORY_COLUMNS, chunk.history)
-                progress.advance(len(chunk.orders))
-            progress.finish()
+            _load_orders(
+                cursor,
+                _SideCopier(side, "order_status_changes", HISTORY_COLUMNS) if triggers_skipped else None,
+                generator,
+                plan,
+            )
             if triggers_skipped:
                 rollup_started = time.monotonic()
                 _add_product_sales(cursor, generator.user_ids)
