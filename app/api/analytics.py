@@ -4,14 +4,13 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import AdminUser, UoW
 from app.schemas.analytics import (
-    QueryDateTime,
     RevenueInterval,
     RevenueRead,
     SummaryRead,
     TopCustomersRead,
     TopProductsRead,
 )
-from app.schemas.common import problem_responses
+from app.schemas.common import QueryDateTime, problem_responses
 from app.services import analytics_service
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])

@@ -1,17 +1,34 @@
 """The OpenAPI document, completed so that it declares every response a route can give.
 
 Error responses are `application/problem+json` with the `Problem` schema; every operation that reads
-the database may answer 503, and every operation with a body may answer 413.
+the database may answer 503, every operation may answer 413 (a body over the limit, sent even where none is
+expected), and every operation with a body may answer 400 (bytes that cannot be decoded). Every response
+declares `X-Request-ID`; 401s `WWW-Authenticate`, 429s and 503 problems `Retry-After`. Routes where the
+token is optional (the public catalogue) say so with an empty security requirement.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from app.api.deps import get_optional_principal
 
 _PROBLEM_REF = "#/components/schemas/Problem"
 _PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": _PROBLEM_REF}}}
 _WITHOUT_DATABASE = {"/health/live", "/health/ready", "/metrics"}
+
+
+_STRING = {"schema": {"type": "string"}, "required": True}
+_REQUEST_ID = {"X-Request-ID": {"description": "The caller's sane id, else a new one; also in error bodies", **_STRING}}
+_STATUS_HEADERS = {
+    "401": {"WWW-Authenticate": {"description": "Always `Bearer`", **_STRING}},
+    "429": {"Retry-After": {"description": "Seconds until a retry can succeed", **_STRING}},
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying", **_STRING}}
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -20,9 +37,13 @@ def install_openapi(app: FastAPI) -> None:
             schema = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
+            optional_auth = _optional_auth_operations(app)
             for path, operations in schema.get("paths", {}).items():
-                for operation in operations.values():
+                for method, operation in operations.items():
                     _complete(path, operation)
+                    if (path, method.upper()) in optional_auth:
+                        # The token is optional here: anonymous callers are served too.
+                        operation["security"] = [{}, *operation.get("security", [])]
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -31,18 +52,37 @@ def install_openapi(app: FastAPI) -> None:
 
 def _complete(path: str, operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
-    for status, response in responses.items():
-        if int(status) >= 400 and _is_problem(response):
-            response["content"] = dict(_PROBLEM_CONTENT)
     if "requestBody" in operation:
-        responses.setdefault("413", {"description": "Body too large", "content": dict(_PROBLEM_CONTENT)})
+        responses.setdefault("400", {"description": "Body not decodable", "content": dict(_PROBLEM_CONTENT)})
+    # The request envelope refuses any body over the limit, whatever the route, before it is read.
+    responses.setdefault("413", {"description": "Body too large", "content": dict(_PROBLEM_CONTENT)})
     if path not in _WITHOUT_DATABASE:
         responses.setdefault(
             "503", {"description": "The database is unavailable", "content": dict(_PROBLEM_CONTENT)}
         )
+    for status, response in responses.items():
+        headers = {**_REQUEST_ID, **_STATUS_HEADERS.get(status, {})}
+        if int(status) >= 400 and _is_problem(response):
+            response["content"] = dict(_PROBLEM_CONTENT)
+            if status == "503":
+                headers.update(_RETRY_AFTER)
+        response["headers"] = {**response.get("headers", {}), **headers}
 
 
 def _is_problem(response: dict[str, Any]) -> bool:
     return any(
         media.get("schema", {}).get("$ref") == _PROBLEM_REF for media in response.get("content", {}).values()
     )
+
+
+def _optional_auth_operations(app: FastAPI) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and _depends_on(route.dependant, get_optional_principal):
+            found.update((route.path_format, method) for method in route.methods or ())
+    return found
+
+
+def _depends_on(dependant: Dependant, target: Callable[..., Any]) -> bool:
+    return any(sub.call is target or _depends_on(sub, target) for sub in dependant.dependencies)

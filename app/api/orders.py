@@ -1,12 +1,12 @@
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
 from app.api.deps import AdminUser, AppSettings, CurrentUser, UoW
 from app.models import OrderStatus
-from app.schemas.common import problem_responses
+from app.schemas.common import QueryDateTime, problem_responses
 from app.schemas.order import (
     IDEMPOTENCY_KEY_PATTERN,
     OrderCreate,
@@ -62,8 +62,8 @@ async def list_orders(
     principal: CurrentUser,
     uow: UoW,
     order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
-    created_from: Annotated[datetime | None, Query(description="Inclusive; UTC when no offset is given")] = None,
-    created_to: Annotated[datetime | None, Query(description="Exclusive; UTC when no offset is given")] = None,
+    created_from: Annotated[QueryDateTime | None, Query(description="Inclusive; UTC when no offset is given")] = None,
+    created_to: Annotated[QueryDateTime | None, Query(description="Exclusive; UTC when no offset is given")] = None,
     user_id: Annotated[uuid.UUID | None, Query(description="Admins only")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,

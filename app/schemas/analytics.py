@@ -1,23 +1,10 @@
 """The admin's analytics: summary, revenue series and top lists. Money is integer cents."""
 
-import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field
-
-
-def _iso_8601_only(value: object) -> object:
-    # pydantic would also read "1700000000" as Unix seconds; the contract speaks ISO 8601 only.
-    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", value):
-        raise ValueError("expected an ISO 8601 date or date-time, such as 2026-11-26T10:00:00Z")
-    return value
-
-
-# An ISO 8601 date-time (or a date, meaning its 00:00); without an offset it is taken as UTC.
-QueryDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
+from pydantic import BaseModel, Field
 
 
 class RevenueInterval(StrEnum):

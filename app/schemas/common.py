@@ -1,14 +1,27 @@
 """Shapes shared by every contract: strict request bodies, pages, problem details."""
 
+import re
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 T = TypeVar("T")
 
 # Printable text: control characters (NUL included) are refused at the edge, so they can
 # never reach a log line or a database that rejects them.
 PlainText = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+def _iso_8601_only(value: object) -> object:
+    # pydantic would also read "1700000000" as Unix seconds; the contract speaks ISO 8601 only.
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", value):
+        raise ValueError("expected an ISO 8601 date or date-time, such as 2026-11-26T10:00:00Z")
+    return value
+
+
+# An ISO 8601 date-time (or a date, meaning its 00:00); without an offset it is taken as UTC.
+QueryDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
 
 
 class RequestBody(BaseModel):
