@@ -116,7 +116,7 @@ class Generator:
     def order_chunks(self) -> Iterator[Chunk]:
         plan, rng = self.plan, self._rng
         span = plan.days * DAY * 1_000_000
-        offsets = sorted(rng.randrange(span) for _ in range(plan.orders))
+        offsets = sorted(int(rng.random() * span) for _ in range(plan.orders))
         start = plan.until - timedelta(days=plan.days)
         chunk = Chunk()
         for offset in offsets:
@@ -129,7 +129,9 @@ class Generator:
 
     def _order(self, chunk: Chunk, created: datetime) -> None:
         rng, order_id = self._rng, self._uuid()
-        user_id = self.user_ids[int(len(self.user_ids) * rng.random() ** 2)]  # a few customers buy a lot
+        # Half the orders come from the regular fifth of the customers.
+        pool = max(1, len(self.user_ids) // 5) if rng.random() < 0.5 else len(self.user_ids)
+        user_id = self.user_ids[int(rng.random() * pool)]
         total = 0
         for position, product in enumerate(self._pick_products()):
             product_id, sku, name, price = product
@@ -160,14 +162,14 @@ class Generator:
         if fate < 0.03:
             pass  # abandoned: stays pending
         elif fate < 0.08:
-            steps.append(("cancelled", rng.randrange(10 * MINUTE, 2 * DAY), True))
+            steps.append(("cancelled", _between(rng, 10 * MINUTE, 2 * DAY), True))
         else:
-            steps.append(("paid", rng.randrange(2 * MINUTE, 6 * HOUR), True))
+            steps.append(("paid", _between(rng, 2 * MINUTE, 6 * HOUR), True))
             if fate < 0.11:
-                steps.append(("cancelled", rng.randrange(HOUR, 2 * DAY), True))
+                steps.append(("cancelled", _between(rng, HOUR, 2 * DAY), True))
             else:
-                steps.append(("shipped", rng.randrange(6 * HOUR, 3 * DAY), False))
-                steps.append(("delivered", rng.randrange(DAY, 5 * DAY), False))
+                steps.append(("shipped", _between(rng, 6 * HOUR, 3 * DAY), False))
+                steps.append(("delivered", _between(rng, DAY, 5 * DAY), False))
         path, at = [], created
         for status, delay, by_customer in steps:
             at += timedelta(seconds=delay)
@@ -175,6 +177,11 @@ class Generator:
                 break
             path.append((status, at, by_customer))
         return path
+
+
+def _between(rng: random.Random, low: int, high: int) -> int:
+    """A whole number in [low, high); random.randrange is several times slower and this runs millions of times."""
+    return low + int(rng.random() * (high - low))
 
 
 def _cumulative(weights: tuple[int, ...]) -> Iterator[int]:
