@@ -2,9 +2,10 @@
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic.config import JsonDict
 
 T = TypeVar("T")
 
@@ -22,6 +23,20 @@ def _iso_8601_only(value: object) -> object:
 
 # An ISO 8601 date-time (or a date, meaning its 00:00); without an offset it is taken as UTC.
 QueryDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
+
+
+def without_null(schema: JsonDict) -> None:
+    """A field's JSON schema without its `null` alternative."""
+    variants = [v for v in cast(list[JsonDict], schema.pop("anyOf", [])) if v.get("type") != "null"]
+    if len(variants) == 1:
+        schema.update(variants[0])
+    elif variants:
+        schema["anyOf"] = list(variants)
+
+
+# For an optional field that may be omitted but not sent as null: the OpenAPI document must not offer
+# null where the model refuses it. Use as `Annotated[X | None, NotNull] = None` plus a validator refusing None.
+NotNull = Field(json_schema_extra=without_null)
 
 
 class RequestBody(BaseModel):

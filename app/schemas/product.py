@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.schemas.common import Page, PlainText, RequestBody
+from app.schemas.common import NotNull, Page, PlainText, RequestBody
 
 # Upper bounds keep every order total (50 lines x 1000 units) below 2**53, so JSON clients
 # that read numbers as doubles still get exact cents.
@@ -45,11 +45,11 @@ class ProductCreate(RequestBody):
 class ProductUpdate(RequestBody):
     """Only the fields sent change; `description: null` clears it, other fields cannot be null."""
 
-    name: ProductName | None = None
+    name: Annotated[ProductName | None, NotNull] = None
     description: Description | None = None
-    price_cents: PriceCents | None = None
-    stock: Stock | None = None
-    is_active: Annotated[bool, Field(strict=True)] | None = None
+    price_cents: Annotated[PriceCents | None, NotNull] = None
+    stock: Annotated[Stock | None, NotNull] = None
+    is_active: Annotated[Annotated[bool, Field(strict=True)] | None, NotNull] = None
 
     @field_validator("name", "price_cents", "stock", "is_active")
     @classmethod
