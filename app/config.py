@@ -28,7 +28,8 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite:///./data/app.db"
-    database_pool_size: int = Field(default=10, ge=1, le=200)
+    # Per worker process; 20 covers a worker's concurrent requests without opening overflow connections.
+    database_pool_size: int = Field(default=20, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     database_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     database_statement_timeout_ms: int = Field(default=5000, ge=0)

@@ -18,7 +18,7 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestEnvelopeMiddleware
 from app.core.rate_limit import LoginThrottle
 from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
-from app.db.session import create_engine, create_session_factory
+from app.db.session import create_engine, create_read_session_factory, create_session_factory
 
 logger = logging.getLogger("app")
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
+    app.state.read_session_factory = create_read_session_factory(engine)
     app.state.hasher = PasswordHasher(settings)
     app.state.tokens = TokenCodec(settings, resolve_signing_key(settings))
     app.state.throttle = LoginThrottle(

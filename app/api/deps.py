@@ -15,26 +15,29 @@ from app.services import auth_service
 from app.services.auth_service import Principal
 from app.services.unit_of_work import UnitOfWork
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 
 
-def get_uow(request: Request) -> UnitOfWork:
-    return UnitOfWork(request.app.state.session_factory)
+async def get_uow(request: Request) -> UnitOfWork:
+    # GET and HEAD only read (safe methods, RFC 9110): their unit of work runs without a transaction.
+    state = request.app.state
+    return UnitOfWork(state.read_session_factory if request.method in SAFE_METHODS else state.session_factory)
 
 
-def get_hasher(request: Request) -> PasswordHasher:
+async def get_hasher(request: Request) -> PasswordHasher:
     return request.app.state.hasher  # type: ignore[no-any-return]
 
 
-def get_tokens(request: Request) -> TokenCodec:
+async def get_tokens(request: Request) -> TokenCodec:
     return request.app.state.tokens  # type: ignore[no-any-return]
 
 
-def get_throttle(request: Request) -> LoginThrottle:
+async def get_throttle(request: Request) -> LoginThrottle:
     return request.app.state.throttle  # type: ignore[no-any-return]
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -45,21 +48,25 @@ Throttle = Annotated[LoginThrottle, Depends(get_throttle)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def get_principal(uow: UoW, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+async def get_principal(
+    request: Request, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
     if not token:
         raise AuthenticationError("Not authenticated.")
-    principal = await auth_service.authenticate(uow, tokens, access_token=token)
+    # A single read: it runs on its own, outside any transaction (docs/decisions.md, "round trips").
+    reader = UnitOfWork(request.app.state.read_session_factory)
+    principal = await auth_service.authenticate(reader, tokens, access_token=token)
     user_id_var.set(str(principal.user.id))
     return principal
 
 
 async def get_optional_principal(
-    uow: UoW, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> Principal | None:
     """The caller on a public route: None without a token; a token that is sent must be valid (else 401)."""
     if not token:
         return None
-    return await get_principal(uow, tokens, token)
+    return await get_principal(request, tokens, token)
 
 
 async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

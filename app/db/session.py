@@ -1,14 +1,19 @@
 """Engine and session factory for PostgreSQL (psycopg 3) and SQLite (aiosqlite)."""
 
+import re
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
 
+PING_AFTER_IDLE_SECONDS = 1.0
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|GRANT|COPY)\b", re.IGNORECASE)
 _ASYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
 
 
@@ -42,9 +47,8 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
 
 def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
     options = f"-c statement_timeout={settings.database_statement_timeout_ms} -c timezone=UTC"
-    return create_async_engine(
+    engine = create_async_engine(
         url,
-        pool_pre_ping=True,
         # Statement parameters (emails, password hashes) stay out of exception messages and so out of logs.
         hide_parameters=True,
         pool_size=settings.database_pool_size,
@@ -62,6 +66,8 @@ def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
             "keepalives_count": 3,
         },
     )
+    _ping_when_idle(engine)
+    return engine
 
 
 def _sqlite_engine(url: URL, settings: Settings) -> AsyncEngine:
@@ -93,3 +99,44 @@ def _sqlite_engine(url: URL, settings: Settings) -> AsyncEngine:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for work that only reads: on PostgreSQL every statement runs on its own (autocommit), which
+    under READ COMMITTED sees what it would see inside a transaction, minus the BEGIN and ROLLBACK round
+    trips. They share the engine's pool and refuse to write. SQLite keeps its transactions."""
+    if not is_postgres(engine.url):
+        return create_session_factory(engine)
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    event.listen(reader.sync_engine, "before_cursor_execute", _refuse_writes)
+    return create_session_factory(reader)
+
+
+def _refuse_writes(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+    # Without a transaction each write would commit on its own, so a read-only unit of work never writes.
+    if context.isinsert or context.isupdate or context.isdelete or context.isddl or _WRITE.match(statement):
+        raise RuntimeError("a read-only unit of work cannot write")
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """pool_pre_ping without a round trip on every checkout: ping only connections idle for a while.
+
+    A connection that broke while idle (database restart, network cut) is still replaced before a request
+    uses it. One in steady use needs no ping: if it breaks, its statement fails (503, nothing changed) and
+    SQLAlchemy invalidates it and every older connection in the pool, so the next checkouts reconnect.
+    """
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "connect")
+    @event.listens_for(pool, "checkin")
+    def _stamp(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("stale pooled connection") from exc

@@ -2,11 +2,23 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import LoginSession, User
 from app.repositories.text_search import contains_literal
+
+# Runs on every authenticated request, so the statement is built once, with bound parameters.
+_LIVE_BY_SESSION = (
+    select(User)
+    .join(LoginSession, and_(LoginSession.user_id == User.id, LoginSession.id == bindparam("session_id")))
+    .where(
+        User.id == bindparam("user_id"),
+        User.is_active.is_(True),
+        LoginSession.revoked_at.is_(None),
+        LoginSession.expires_at > bindparam("now"),
+    )
+)
 
 
 class UserRepository:
@@ -26,17 +38,8 @@ class UserRepository:
 
     async def get_live_by_session(self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> User | None:
         """The user behind an access token, if its login session and the account are both still live."""
-        query = (
-            select(User)
-            .join(LoginSession, and_(LoginSession.user_id == User.id, LoginSession.id == session_id))
-            .where(
-                User.id == user_id,
-                User.is_active.is_(True),
-                LoginSession.revoked_at.is_(None),
-                LoginSession.expires_at > now,
-            )
-        )
-        return await self._session.scalar(query)
+        params = {"user_id": user_id, "session_id": session_id, "now": now}
+        return await self._session.scalar(_LIVE_BY_SESSION, params)
 
     async def list_page(
         self, *, limit: int, after: tuple[datetime, uuid.UUID] | None, email_contains: str | None
