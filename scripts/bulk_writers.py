@@ -1,9 +1,8 @@
 """Where the bulk generator's rows go: binary COPY into PostgreSQL, executemany into SQLite."""
 
-import queue
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import psycopg
@@ -30,42 +29,25 @@ _PG_TYPES = {
     "orders": ["uuid", "uuid", "text", "text", "int8", "timestamptz", "timestamptz"],
     "order_items": ["uuid", "uuid", "int4", "uuid", "text", "text", "int8", "int4", "int8"],
     "order_status_changes": ["uuid", "uuid", "text", "text", "timestamptz", "uuid"],
+    "bulk_seed_customers": ["uuid"],
 }
+_ORDER_TABLES = (("orders", ORDER_COLUMNS), ("order_items", ITEM_COLUMNS), ("order_status_changes", HISTORY_COLUMNS))
 _LOADED_TABLES = ("users", "products", "orders", "order_items", "order_status_changes", "product_sales_daily")
 
 
+def _copy_statement(table: str, columns: Sequence[str]) -> str:
+    return f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+
+
 def _copy(cursor: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+    with cursor.copy(_copy_statement(table, columns)) as copy:
         copy.set_types(_PG_TYPES[table])
         for row in rows:
             copy.write_row(row)
 
 
-def _in_background(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
-    """Generate the next chunks in a thread while PostgreSQL ingests the current one (the COPY wait frees the GIL)."""
-    ready: queue.Queue[Chunk | Exception | None] = queue.Queue(maxsize=2)
-
-    def produce() -> None:
-        try:
-            for chunk in chunks:
-                ready.put(chunk)
-            ready.put(None)
-        except Exception as exc:  # noqa: BLE001 - handed over and raised again in the consuming thread
-            ready.put(exc)
-
-    threading.Thread(target=produce, name="bulk-seed-generator", daemon=True).start()
-    while (item := ready.get()) is not None:
-        if isinstance(item, Exception):
-            raise item
-        yield item
-
-
 def _skip_triggers(connection: psycopg.Connection[Any]) -> bool:
-    """Skip the per-row triggers (foreign key checks, the product sales rollup) for this load, if permitted.
-
-    Every reference points at a row of this load, and `_add_product_sales` then does set-based what the
-    rollup triggers would have done row by row, in the same transaction.
-    """
+    """Skip the per-row triggers (foreign key checks, the product sales rollup) for this session, if permitted."""
     try:
         connection.execute("SET session_replication_role = replica")
     except psycopg.errors.InsufficientPrivilege:
@@ -73,6 +55,8 @@ def _skip_triggers(connection: psycopg.Connection[Any]) -> bool:
     return True
 
 
+# What the rollup triggers would have done row by row, set-based, for the orders of this load (all of them
+# belong to customers created by it).
 _ADD_PRODUCT_SALES = """
 INSERT INTO product_sales_daily AS s (day, product_id, units, revenue_cents)
 SELECT CAST(o.created_at AT TIME ZONE 'UTC' AS DATE), i.product_id, sum(i.quantity), sum(i.line_total_cents)
@@ -85,86 +69,38 @@ SET units = s.units + EXCLUDED.units, revenue_cents = s.revenue_cents + EXCLUDED
 
 
 def _add_product_sales(cursor: psycopg.Cursor[Any], customer_ids: Sequence[object]) -> None:
-    """The loaded orders' share of product_sales_daily (every order of this load belongs to a new customer)."""
     cursor.execute("CREATE TEMPORARY TABLE bulk_seed_customers (id uuid PRIMARY KEY) ON COMMIT DROP")
-    with cursor.copy("COPY bulk_seed_customers (id) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(["uuid"])
-        for customer_id in customer_ids:
-            copy.write_row((customer_id,))
+    _copy(cursor, "bulk_seed_customers", ["id"], [(customer_id,) for customer_id in customer_ids])
     cursor.execute(_ADD_PRODUCT_SALES)
 
 
-def _load_orders(
-    cursor: psycopg.Cursor[Any], history: "_SideCopier | None", generator: Generator, plan: SeedPlan
-) -> None:
+def _stream_orders(cursors: Sequence[psycopg.Cursor[Any]], generator: Generator, plan: SeedPlan) -> None:
+    """One long COPY per table, each over its own cursor: the client never waits for a COPY to finish midway."""
     progress = Progress(plan.orders, "orders")
-    try:
-        for chunk in _in_background(generator.order_chunks()):
-            _copy(cursor, "orders", ORDER_COLUMNS, chunk.orders)
-            _copy(cursor, "order_items", ITEM_COLUMNS, chunk.items)
-            if history is None:
-                _copy(cursor, "order_status_changes", HISTORY_COLUMNS, chunk.history)
-            else:
-                history.put(chunk.history)
+    with ExitStack() as copies:
+        orders, items, history = [
+            copies.enter_context(cursor.copy(_copy_statement(table, columns)))
+            for cursor, (table, columns) in zip(cursors, _ORDER_TABLES, strict=True)
+        ]
+        for copy, (table, _) in zip((orders, items, history), _ORDER_TABLES, strict=True):
+            copy.set_types(_PG_TYPES[table])
+        for chunk in generator.order_chunks():
+            for copy, rows in ((orders, chunk.orders), (items, chunk.items), (history, chunk.history)):
+                for row in rows:
+                    copy.write_row(row)
             progress.advance(len(chunk.orders))
-    finally:
-        if history is not None:
-            history.close()
     progress.finish()
 
 
-class _SideCopier:
-    """COPYs one table over a second connection from its own thread, so two backends ingest at once."""
-
-    def __init__(self, connection: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> None:
-        self._queue: queue.Queue[Sequence[tuple[object, ...]] | None] = queue.Queue(maxsize=2)
-        self._error: Exception | None = None
-        self._thread = threading.Thread(target=self._run, args=(connection, table, columns), daemon=True)
-        self._thread.start()
-
-    def _run(self, connection: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> None:
-        try:
-            with connection.cursor() as cursor:
-                while (rows := self._queue.get()) is not None:
-                    _copy(cursor, table, columns, rows)
-        except Exception as exc:  # noqa: BLE001 - raised again in the loading thread
-            self._error = exc
-            while self._queue.get() is not None:  # keep the producer from blocking on a full queue
-                pass
-
-    def put(self, rows: Sequence[tuple[object, ...]]) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(rows)
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-
 def load_postgres(url: URL, generator: Generator, plan: SeedPlan) -> dict[str, float]:
-    """One transaction for everything, except that with the triggers skipped the status history, the largest
-    table, streams over a second connection in parallel; it commits right after the main transaction did."""
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
     timings: dict[str, float] = {}
     started = time.monotonic()
-    with psycopg.connect(conninfo, autocommit=True) as connection, psycopg.connect(conninfo, autocommit=True) as side:
-        triggers_skipped = _skip_triggers(connection) and _skip_triggers(side)
-        with side.transaction(), connection.transaction(), connection.cursor() as cursor:
-            _copy(cursor, "users", USER_COLUMNS, generator.users())
-            _copy(cursor, "products", PRODUCT_COLUMNS, generator.catalogue())
-            _load_orders(
-                cursor,
-                _SideCopier(side, "order_status_changes", HISTORY_COLUMNS) if triggers_skipped else None,
-                generator,
-                plan,
-            )
-            if triggers_skipped:
-                rollup_started = time.monotonic()
-                _add_product_sales(cursor, generator.user_ids)
-                timings["product_sales_seconds"] = time.monotonic() - rollup_started
+    with psycopg.connect(conninfo, autocommit=True) as connection:
+        if _skip_triggers(connection):
+            _load_in_parallel(conninfo, connection, generator, plan)
+        else:
+            _load_in_one_transaction(connection, generator, plan)
         timings["load_seconds"] = time.monotonic() - started
         connection.execute("RESET session_replication_role")
         # Sets the visibility map (index-only scans) and the planner's statistics; outside the transaction.
@@ -173,6 +109,47 @@ def load_postgres(url: URL, generator: Generator, plan: SeedPlan) -> dict[str, f
         timings["vacuum_analyze_seconds"] = time.monotonic() - vacuum_started
     timings["total_seconds"] = time.monotonic() - started
     return timings
+
+
+def _load_in_one_transaction(connection: psycopg.Connection[Any], generator: Generator, plan: SeedPlan) -> None:
+    """Without the right to skip triggers: foreign keys are checked and the rollup triggers fire, row by row."""
+    with connection.transaction(), connection.cursor() as cursor:
+        _copy(cursor, "users", USER_COLUMNS, generator.users())
+        _copy(cursor, "products", PRODUCT_COLUMNS, generator.catalogue())
+        _copy_chunks(cursor, generator, plan)
+
+
+def _copy_chunks(cursor: psycopg.Cursor[Any], generator: Generator, plan: SeedPlan) -> None:
+    progress = Progress(plan.orders, "orders")
+    for chunk in generator.order_chunks():
+        for (table, columns), rows in zip(_ORDER_TABLES, (chunk.orders, chunk.items, chunk.history), strict=True):
+            _copy(cursor, table, columns, rows)
+        progress.advance(len(chunk.orders))
+    progress.finish()
+
+
+def _load_in_parallel(conninfo: str, connection: psycopg.Connection[Any], generator: Generator, plan: SeedPlan) -> None:
+    """Orders, lines and history stream into three backends at once, each in its own transaction.
+
+    The lines and the history commit first; they reference orders nobody can see yet, and no query reaches
+    them but through an order. The orders, customers, products and their product sales then commit together,
+    so a reader sees either no order of this load or every order complete. A failure before those commits
+    leaves nothing behind; one between them (the server dying at that instant) leaves unreachable lines.
+    """
+    with psycopg.connect(conninfo, autocommit=True) as lines, psycopg.connect(conninfo, autocommit=True) as history:
+        for side in (lines, history):
+            _skip_triggers(side)
+        with connection.transaction(), connection.cursor() as cursor:
+            with (
+                lines.transaction(),
+                history.transaction(),
+                lines.cursor() as on_lines,
+                history.cursor() as on_history,
+            ):
+                _copy(cursor, "users", USER_COLUMNS, generator.users())
+                _copy(cursor, "products", PRODUCT_COLUMNS, generator.catalogue())
+                _stream_orders([cursor, on_lines, on_history], generator, plan)
+            _add_product_sales(cursor, generator.user_ids)
 
 
 def _insert(connection: Any, table: Table, columns: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:

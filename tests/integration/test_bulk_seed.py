@@ -114,3 +114,31 @@ async def test_the_analytics_agree_with_the_seeded_rows(seeded, client, admin):
     summary = (await client.get("/analytics/summary", params=params, headers=admin.headers)).json()
     assert summary["order_count"] == 600
     assert summary["revenue_cents"] == sum(cents for _, _, cents in got)
+
+
+ROLLUP_MISMATCHES = """
+    SELECT count(*) FROM (
+        SELECT product_id, sum(units) AS units, sum(revenue_cents) AS cents FROM product_sales_daily GROUP BY product_id
+    ) AS rollup FULL JOIN (
+        SELECT i.product_id, sum(i.quantity) AS units, sum(i.line_total_cents) AS cents
+        FROM orders AS o JOIN order_items AS i ON i.order_id = o.id
+        WHERE o.status IN ('paid', 'shipped', 'delivered') GROUP BY i.product_id
+    ) AS direct ON direct.product_id = rollup.product_id
+    WHERE coalesce(direct.units, 0) <> coalesce(rollup.units, 0)
+       OR coalesce(direct.cents, 0) <> coalesce(rollup.cents, 0)
+"""
+
+
+def test_a_load_that_may_not_skip_triggers_is_checked_and_exact(app, database, monkeypatch):
+    from scripts import bulk_writers
+
+    monkeypatch.setattr(bulk_writers, "_skip_triggers", lambda connection: False)
+    bulk_seed.seed(make_settings(database), replace(PLAN, orders=150))
+
+    assert query(database, "SELECT count(*) FROM orders") == [(150,)]
+    assert query(database, "SELECT count(*) FROM product_sales_daily WHERE units > 0")[0][0] > 0
+    assert query(database, ROLLUP_MISMATCHES) == [(0,)]
+
+
+def test_the_fast_load_sums_product_sales_exactly(seeded):
+    assert query(seeded, ROLLUP_MISMATCHES) == [(0,)]
