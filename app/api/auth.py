@@ -4,12 +4,13 @@ from fastapi import APIRouter, Depends, Form, status
 from pydantic.config import JsonDict
 
 from app.api.deps import CurrentUser, Hasher, Throttle, Tokens, UoW
+from app.core.strict_json import StrictJSONRoute
 from app.schemas.auth import LogoutRequest, RefreshRequest, TokenPair
 from app.schemas.common import problem_responses, without_null
 from app.schemas.user import UserCreate, UserRead
 from app.services import auth_service
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=StrictJSONRoute)
 
 
 def _secret(schema: JsonDict) -> None:

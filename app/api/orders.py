@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 
 from app.api.deps import AdminUser, AppSettings, CurrentUser, UoW
+from app.core.strict_json import StrictJSONRoute
 from app.models import OrderStatus
 from app.schemas.common import QueryDateTime, problem_responses
 from app.schemas.order import (
@@ -17,7 +18,7 @@ from app.schemas.order import (
 )
 from app.services import order_service, order_status_service
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = APIRouter(prefix="/orders", tags=["orders"], route_class=StrictJSONRoute)
 
 IdempotencyKeyHeader = Annotated[
     str | None,

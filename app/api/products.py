@@ -4,11 +4,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import AdminUser, AppSettings, OptionalUser, UoW
+from app.core.strict_json import StrictJSONRoute
 from app.schemas.common import PlainText, problem_responses
 from app.schemas.product import ProductCreate, ProductPage, ProductRead, ProductUpdate
 from app.services import product_service
 
-router = APIRouter(prefix="/products", tags=["products"])
+router = APIRouter(prefix="/products", tags=["products"], route_class=StrictJSONRoute)
 
 
 @router.get("", response_model=ProductPage, responses=problem_responses(401, 422))

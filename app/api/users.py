@@ -4,11 +4,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.deps import AdminUser, CurrentUser, Hasher, UoW
+from app.core.strict_json import StrictJSONRoute
 from app.schemas.common import PlainText, problem_responses
 from app.schemas.user import PasswordChange, UserAdminUpdate, UserPage, UserRead, UserUpdateMe
 from app.services import user_service
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=StrictJSONRoute)
 
 
 @router.get("/me", response_model=UserRead, responses=problem_responses(401))

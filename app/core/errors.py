@@ -126,9 +126,18 @@ def _default_slug(status: int) -> str:
 def validation_errors(raw: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Pydantic's errors without `input`, `ctx` and `url`: the input may be a password."""
     return [
-        {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+        {"loc": list(err.get("loc", ())), "msg": _message(err), "type": str(err.get("type", ""))}
         for err in raw
     ]
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    msg = str(err.get("msg", ""))
+    ctx = err.get("ctx")
+    # A JSON syntax error says what was expected ("Expecting ',' delimiter"), never what was sent.
+    if err.get("type") == "json_invalid" and isinstance(ctx, Mapping) and isinstance(ctx.get("error"), str):
+        return f"{msg}: {ctx['error']}"
+    return msg
 
 
 async def _app_error(_: Request, exc: Exception) -> JSONResponse:

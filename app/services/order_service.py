@@ -184,7 +184,7 @@ async def list_orders(
                 "Only admins may filter by user_id.", loc=["query", "user_id"], error_type="admin_only_filter"
             )
         user_id = principal.user.id
-    created_from, created_to = _as_utc(created_from), _as_utc(created_to)
+    created_from, created_to = _as_utc(created_from, "created_from"), _as_utc(created_to, "created_to")
     if created_from is not None and created_to is not None and created_to <= created_from:
         raise InvalidInputError(
             "created_to must be later than created_from.", loc=["query", "created_to"], error_type="range_empty"
@@ -204,11 +204,16 @@ async def list_orders(
     return Page[OrderRead](items=[OrderRead.model_validate(order) for order in items], next_cursor=next_cursor)
 
 
-def _as_utc(moment: datetime | None) -> datetime | None:
+def _as_utc(moment: datetime | None, field: str) -> datetime | None:
     """Query datetimes without an offset are UTC (the contract)."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise InvalidInputError(
+            f"`{field}` is outside the supported range of dates.", loc=["query", field], error_type="datetime_range"
+        ) from exc
 
 
 def visible(principal: Principal, order: Order | None) -> Order:
