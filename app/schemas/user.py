@@ -41,7 +41,8 @@ class PasswordChange(RequestBody):
 class UserAdminUpdate(RequestBody):
     full_name: FullName | None = None
     role: Role | None = None
-    is_active: bool | None = None
+    # Strict: lax parsing would read "off", "no", 0 as false and deactivate the account.
+    is_active: Annotated[bool, Field(strict=True)] | None = None
 
 
 UserPage = Page[UserRead]
