@@ -84,7 +84,13 @@ async def _prepare(settings: Settings, cases: dict[tuple[str, str], tuple[dateti
         for (name, window), (start, end) in cases.items():
             captured.clear()
             await _service_call(name, start, end)(UnitOfWork(factory))
-            statements[(name, window)] = [(sql, params) for sql, params in captured if "BEGIN" not in sql.upper()]
+            # The analytics statements only: not BEGIN, nor the SET/RESET of plan_cache_mode around them (a
+            # direct run is not prepared, so it is planned for its bounds anyway).
+            statements[(name, window)] = [
+                (sql, params)
+                for sql, params in captured
+                if not sql.lstrip().upper().startswith(("BEGIN", "SET", "RESET"))
+            ]
     finally:
         await engine.dispose()
     return statements

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Float,
+    Row,
     Select,
     SQLColumnExpression,
     and_,
@@ -24,10 +25,12 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    text,
     type_coerce,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from app.models import Order, OrderItem, OrderStatus, Product, ProductSalesDaily, User
 
@@ -120,6 +123,19 @@ class AnalyticsRepository:
     def _dialect(self) -> str:
         return self._session.get_bind().dialect.name
 
+    async def _rows(self, query: Executable) -> Sequence[Row[*tuple[Any, ...]]]:
+        if self._dialect != "postgresql":
+            return (await self._session.execute(query)).all()
+        # The best plan depends on how wide the range is (an index range scan for a month, a parallel scan for a
+        # year). psycopg prepares a statement after its fifth run, and the generic plan PostgreSQL then prefers
+        # knows neither bound (measured: 300 ms instead of 180 ms for a year). Analytics are planned every time.
+        # SET, not SET LOCAL: reads may run outside a transaction (autocommit); RESET restores the connection.
+        await self._session.execute(text("SET plan_cache_mode = force_custom_plan"))
+        try:
+            return (await self._session.execute(query)).all()
+        finally:
+            await self._session.execute(text("RESET plan_cache_mode"))
+
     async def order_totals(self, *, start: datetime, end: datetime) -> OrderTotals:
         """Counts, revenue, average order value and cancellation rate of the orders created in [start, end)."""
         in_range = _created_in(start, end)
@@ -149,7 +165,7 @@ class AnalyticsRepository:
             func.coalesce(average, 0).label("aov"),
             func.coalesce(rate, literal_column("0.0")).label("cancellation_rate"),
         )
-        row = (await self._session.execute(query)).one()
+        (row,) = await self._rows(query)
         return OrderTotals(
             order_count=row.order_count,
             revenue_order_count=row.revenue_order_count,
@@ -169,7 +185,7 @@ class AnalyticsRepository:
             .group_by(period)
             .order_by(period)
         )
-        rows = (await self._session.execute(query)).all()
+        rows = await self._rows(query)
         return [PeriodTotals(row.period_start, row.order_count, row.cents) for row in rows]
 
     async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> Sequence[CustomerSales]:
@@ -188,7 +204,7 @@ class AnalyticsRepository:
             .join(User, User.id == ranked.c.user_id)
             .order_by(ranked.c.revenue_cents.desc(), ranked.c.user_id)
         )
-        rows = (await self._session.execute(query)).all()
+        rows = await self._rows(query)
         return [CustomerSales(row.user_id, row.email, row.order_count, row.revenue_cents) for row in rows]
 
     async def top_products(self, *, start: datetime, end: datetime, limit: int) -> Sequence[ProductSales]:
@@ -209,7 +225,7 @@ class AnalyticsRepository:
             .join(Product, Product.id == ranked.c.product_id)
             .order_by(ranked.c.revenue_cents.desc(), ranked.c.product_id)
         )
-        rows = (await self._session.execute(query)).all()
+        rows = await self._rows(query)
         return [ProductSales(row.product_id, row.sku, row.name, row.units_sold, row.revenue_cents) for row in rows]
 
     def _product_sales_parts(self, start: datetime, end: datetime) -> list[Select[uuid.UUID, int, int]]:
