@@ -9,3 +9,7 @@ test:  ## set up a virtualenv with the dev tools and run the static checks and t
 
 check: ## static checks only (ruff, mypy, import-linter)
 	./scripts/test.sh --checks-only
+
+bench: ## load-test the service beside a bare baseline app on PostgreSQL (needs wrk); knobs in scripts/bench/__init__.py
+	@bash -c 'source scripts/_venv.sh && ensure_venv requirements-dev.txt'
+	.venv/bin/python -m scripts.bench.run

@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         logger.info("started", extra={"environment": settings.environment})
         yield
         await app.state.engine.dispose()
+        app.state.hasher.close()
         logger.info("stopped; database pool closed")
 
     app = FastAPI(

@@ -1,0 +1,39 @@
+"""Benchmark harness: speed as a measured property of the service, side by side with a floor.
+
+Run it with `make bench` (or `.venv/bin/python -m scripts.bench.run`). It needs PostgreSQL on
+postgresql://postgres@127.0.0.1:5432 (BENCH_PG to change) and wrk (`apt-get install -y wrk`).
+
+What it does
+  1. Creates, migrates (alembic) and bulk-seeds a database per dataset size with scripts/seed_data.py
+     (`bench_orders_<N>`, reused while the size matches; each run first deletes what earlier runs added),
+     and gives 16 `BENCH-` products a stock that cannot run out.
+  2. Starts the service as production does (uvicorn app.main:app, 2 workers, uvloop, httptools,
+     ENVIRONMENT=production) and the floor (scripts/bench/floor.py: a bare ASGI app with a psycopg pool, the
+     same SQL, the same JWT and session checks) with the same uvicorn settings and pool size.
+  3. Logs in one customer per connection (BENCH_CONNECTIONS, default 32) through POST /auth/login; wrk
+     (lua/plan.lua) replays a plan in which every request carries its own user's token.
+  4. Per scenario: a 1 s warm-up each, then BENCH_ROUNDS rounds alternating ours / floor, so machine noise
+     hits both; medians are reported. Scenarios: GET /users/me, GET /products, GET /orders (first page),
+     GET /orders/{id}, POST /orders (2 lines), a mixed load (70% reads, 20% orders placed, 10% other: order
+     history and profile updates) and GET /analytics/summary (30 days, admin logins) on a dataset ten times
+     larger (BENCH_ANALYTICS_ORDERS).
+  5. Extras (BENCH_EXTRAS=0 skips them): p99 at 70% of each scenario's peak under a paced, fixed-rate load
+     (each connection pauses between requests, calibrated to the rate; this is not free of coordinated
+     omission, as wrk2 would be); worker RSS growth across BENCH_GROWTH_REQUESTS mixed requests after
+     warm-up; GET /users/me p99 while bursts of 32 concurrent logins run back to back, against its p99 alone.
+  6. Prints the table (ours, floor, ratio, p50/p90/p99, errors = non-2xx + socket errors, each worker's peak
+     RSS from /proc VmHWM), writes BENCH_OUT (default bench-results.json) and markdown rows for
+     docs/tradeoffs.md.
+
+Knobs (environment)
+  BENCH_SECONDS (30) measured seconds per scenario and app, split over BENCH_ROUNDS (3; 2 below 6 s)
+  BENCH_ORDERS (100000) dataset of the request scenarios; BENCH_ANALYTICS_ORDERS (10 x BENCH_ORDERS)
+  BENCH_SCENARIOS (all: me,products,orders,order,place,mixed,summary)  BENCH_CONNECTIONS (32)
+  BENCH_GROWTH_REQUESTS (100000; 5000 when BENCH_SECONDS < 10)  BENCH_OUT  BENCH_PG
+  BENCH_PROFILE=<scenario> records an extra, uncounted run under py-spy (both workers) as collapsed stacks
+  in bench-profile-<scenario>.txt; `python -m scripts.bench.profile FILE` summarises one.
+
+A quick run: BENCH_SECONDS=5 BENCH_ORDERS=20000 make bench (about 3 minutes once the datasets exist).
+The machine's cores are shared by the load generator, PostgreSQL and both apps, so absolute figures move with
+whatever else runs; the ratios, measured side by side in alternation, are the figures to compare.
+"""

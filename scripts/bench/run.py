@@ -1,0 +1,287 @@
+"""Entry point of the benchmark: `make bench`, or `.venv/bin/python -m scripts.bench.run`. See __init__.py."""
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from scripts.bench import dataset, load, report, scenarios
+from scripts.bench.dataset import BULK_PASSWORD, Dataset
+from scripts.bench.report import Outcome
+from scripts.bench.scenarios import SCENARIOS, Context, Scenario, VirtualUser
+from scripts.bench.servers import ROOT, Server
+
+TOKEN_MAX_AGE_SECONDS = 300  # access tokens live 15 minutes; log in again well before that
+BURST_LOGINS = 32
+
+
+@dataclass(frozen=True)
+class Config:
+    seconds: int
+    rounds: int
+    orders: int
+    analytics_orders: int
+    connections: int
+    growth_requests: int
+    extras: bool
+    selected: tuple[str, ...]
+    out: Path
+    profile: str
+
+    @classmethod
+    def from_env(cls) -> "Config":
+        seconds = int(os.environ.get("BENCH_SECONDS", "30"))
+        orders = int(os.environ.get("BENCH_ORDERS", "100000"))
+        rounds = int(os.environ.get("BENCH_ROUNDS", str(min(3, max(1, seconds // 2)))))
+        keys = os.environ.get("BENCH_SCENARIOS", ",".join(s.key for s in SCENARIOS))
+        return cls(
+            seconds=seconds,
+            rounds=rounds,
+            orders=orders,
+            analytics_orders=int(os.environ.get("BENCH_ANALYTICS_ORDERS", str(orders * 10))),
+            connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
+            growth_requests=int(os.environ.get("BENCH_GROWTH_REQUESTS", "100000" if seconds >= 10 else "5000")),
+            extras=os.environ.get("BENCH_EXTRAS", "1") != "0",
+            selected=tuple(key.strip() for key in keys.split(",") if key.strip()),
+            out=Path(os.environ.get("BENCH_OUT", "bench-results.json")),
+            profile=os.environ.get("BENCH_PROFILE", ""),
+        )
+
+    @property
+    def slice_seconds(self) -> int:
+        return max(2, self.seconds // self.rounds)
+
+
+class Bench:
+    def __init__(self, config: Config, workdir: Path) -> None:
+        self.config = config
+        self.workdir = workdir
+        self.key = secrets.token_urlsafe(48)
+        self.paced_delay: dict[str, float] = {}
+
+    def server_env(self, data: Dataset) -> dict[str, str]:
+        return {
+            "ENVIRONMENT": "production",
+            "JWT_SECRET_KEY": self.key,
+            "DATABASE_URL": data.url,
+            "LOG_LEVEL": "INFO",
+            "LOG_FORMAT": "json",
+            # The same pool for both apps (16 connections per worker, 4 more when busy), stated rather than left
+            # to defaults: both apps stay up during a run and must fit PostgreSQL's max_connections (100) together.
+            "DATABASE_POOL_SIZE": "16",
+            "DATABASE_MAX_OVERFLOW": "4",
+        }
+
+    @contextmanager
+    def servers(self, data: Dataset) -> Iterator[tuple[Server, Server]]:
+        env = self.server_env(data)
+        ours = Server("ours", "app.main:app", env, self.workdir)
+        floor = Server("floor", "scripts.bench.floor:app", env, self.workdir)
+        try:
+            ours.launch()
+            floor.launch()
+            ours.wait_ready()
+            floor.wait_ready()
+            yield ours, floor
+        finally:
+            ours.stop()
+            floor.stop()
+            if "Traceback" in ours.log_text():
+                print(f"  warning: tracebacks in the service's log: {ours.log_path}")
+
+    def measure(self, scenario: Scenario, ours: Server, floor: Server, lines: list[str]) -> Outcome | None:
+        plan = load.write_plan(self.workdir / f"{scenario.key}.plan", lines)
+        try:
+            scenarios.check(ours.base_url, lines)
+            scenarios.check(floor.base_url, lines)
+        except RuntimeError as exc:
+            print(f"  {scenario.title}: skipped, its requests fail: {exc}")
+            return None
+        outcome = Outcome(scenario.key, scenario.title)
+        conns = self.config.connections
+        for server in (ours, floor):  # warm-up, not counted
+            load.run(server.base_url, plan, seconds=1, connections=conns)
+        for _ in range(self.config.rounds):
+            outcome.ours.append(load.run(ours.base_url, plan, seconds=self.config.slice_seconds, connections=conns))
+            outcome.floor.append(load.run(floor.base_url, plan, seconds=self.config.slice_seconds, connections=conns))
+        outcome.ours_rss_mb = ours.memory_mb("VmHWM")
+        outcome.floor_rss_mb = floor.memory_mb("VmHWM")
+        if self.config.profile == scenario.key:
+            self.profile(scenario, ours, plan)
+        if self.config.extras:
+            self.paced(outcome, ours, plan)
+        print(f"  {scenario.title}: ours {outcome.median('ours', 'rps'):.0f}/s, floor "
+              f"{outcome.median('floor', 'rps'):.0f}/s, ratio {outcome.ratio:.2f}")  # fmt: skip
+        return outcome
+
+    def paced(self, outcome: Outcome, ours: Server, plan: Path) -> None:
+        """p99 at 70% of the peak: each connection pauses between requests, calibrated to hit the rate."""
+        conns, target = self.config.connections, 0.7 * outcome.median("ours", "rps")
+        if target <= 0:
+            return
+        first_delay = conns / target * 1000
+        calibration = load.run(ours.base_url, plan, seconds=1, connections=conns, delay_ms=first_delay)
+        latency_ms = max(0.0, conns / max(calibration.rps, 1e-9) * 1000 - first_delay)
+        delay = max(0.5, conns / target * 1000 - latency_ms)
+        result = load.run(
+            ours.base_url, plan, seconds=max(3, self.config.slice_seconds), connections=conns, delay_ms=delay
+        )
+        self.paced_delay[outcome.key] = delay
+        outcome.extra.update(
+            paced_target_rps=round(target, 1),
+            paced_rps=round(result.rps, 1),
+            paced_p50_ms=round(result.p50_ms, 2),
+            paced_p99_ms=round(result.p99_ms, 2),
+            paced_errors=result.errors,
+        )
+
+    def profile(self, scenario: Scenario, ours: Server, plan: Path) -> None:
+        """An extra, uncounted run under py-spy (both workers), as collapsed stacks for reading or flame graphs."""
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        target = ROOT / f"bench-profile-{scenario.key}.txt"
+        seconds = self.config.slice_seconds
+        supervisor = ours.process.pid if ours.process else 0
+        command = [spy, "record", "--pid", str(supervisor), "--subprocesses", "--rate", "200", "--nonblocking",
+                   "--duration", str(seconds + 1), "--format", "raw", "--output", str(target)]  # fmt: skip
+        recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        load.run(ours.base_url, plan, seconds=seconds, connections=self.config.connections)
+        recorder.wait(60)
+        print(f"  profile of {scenario.title}: {target}")
+
+    def growth(self, ours: Server, lines: list[str], mixed_rps: float) -> dict[str, float]:
+        """Worker RSS before and after a fixed number of mixed requests, once warmed up."""
+        plan = load.write_plan(self.workdir / "growth.plan", lines)
+        requests = self.config.growth_requests
+        before = ours.memory_mb("VmRSS")
+        seconds = int(requests / max(mixed_rps, 1.0) * 1.15) + 2
+        result = load.run(
+            ours.base_url, plan, seconds=seconds, connections=self.config.connections, max_requests=requests
+        )
+        after = ours.memory_mb("VmRSS")
+        growth = max((a - b) / b * 100 for a, b in zip(after, before, strict=True))
+        print(f"  RSS across {result.requests:,} mixed requests: {_mb(before)} -> {_mb(after)} MiB "
+              f"(max growth {growth:.1f}%)")  # fmt: skip
+        return {
+            "growth_requests": result.requests,
+            "rss_before_mb": [round(v, 1) for v in before],
+            "rss_after_mb": [round(v, 1) for v in after],
+            "rss_growth_pct": round(growth, 2),
+        }
+
+    def burst(self, ours: Server, lines: list[str], delay_ms: float, data: Dataset) -> dict[str, float]:
+        """GET /users/me at 70% load, alone and while bursts of 32 concurrent logins run back to back."""
+        plan = load.write_plan(self.workdir / "burst.plan", lines)
+        seconds, conns = max(3, self.config.slice_seconds), self.config.connections
+        emails = dataset.buyers(data, BURST_LOGINS, skip=conns)
+        quiet = load.run(ours.base_url, plan, seconds=seconds, connections=conns, delay_ms=delay_ms)
+        stop, bursts = threading.Event(), [0]
+
+        def keep_bursting() -> None:
+            with ThreadPoolExecutor(BURST_LOGINS) as pool:
+                while not stop.is_set():
+                    list(pool.map(lambda email: scenarios.login(ours.base_url, email, BULK_PASSWORD), emails))
+                    bursts[0] += 1
+
+        burster = threading.Thread(target=keep_bursting)
+        burster.start()
+        try:
+            busy = load.run(ours.base_url, plan, seconds=seconds, connections=conns, delay_ms=delay_ms)
+        finally:
+            stop.set()
+            burster.join()
+        ratio = busy.p99_ms / quiet.p99_ms if quiet.p99_ms else 0.0
+        print(f"  GET /users/me p99 {quiet.p99_ms:.1f} ms alone, {busy.p99_ms:.1f} ms during {bursts[0]} bursts "
+              f"of {BURST_LOGINS} logins (x{ratio:.2f})")  # fmt: skip
+        return {
+            "burst_p99_quiet_ms": round(quiet.p99_ms, 2),
+            "burst_p99_ms": round(busy.p99_ms, 2),
+            "burst_p99_ratio": round(ratio, 2),
+            "burst_count": bursts[0],
+        }
+
+
+def _mb(values: list[float]) -> str:
+    return "/".join(f"{value:.0f}" for value in values)
+
+
+def run_requests(bench: Bench, data: Dataset, chosen: list[Scenario]) -> list[Outcome]:
+    config, outcomes = bench.config, []
+    dataset.reset(data)
+    users = [VirtualUser(email=email) for email in dataset.buyers(data, config.connections)]
+    for email, ids in dataset.order_ids_by_user(data, [user.email for user in users]).items():
+        next(user for user in users if user.email == email).order_ids = ids
+    context = Context(dataset=data, users=users, product_ids=dataset.bench_product_ids(data))
+    with bench.servers(data) as (ours, floor):
+        logged_in = 0.0
+        for scenario in chosen:
+            if time.monotonic() - logged_in > TOKEN_MAX_AGE_SECONDS:
+                scenarios.log_in_customers(ours.base_url, users)
+                logged_in = time.monotonic()
+            outcome = bench.measure(scenario, ours, floor, scenario.build(context))
+            if outcome is not None:
+                outcomes.append(outcome)
+        if config.extras:
+            scenarios.log_in_customers(ours.base_url, users)
+            by_key = {item.key: item for item in outcomes}
+            mixed_rps = by_key["mixed"].median("ours", "rps") if "mixed" in by_key else 500.0
+            growth = bench.growth(ours, scenarios.mixed(context), mixed_rps)
+            if "mixed" in by_key:
+                by_key["mixed"].extra.update(growth)
+            if "me" in bench.paced_delay:
+                by_key["me"].extra.update(bench.burst(ours, scenarios.me(context), bench.paced_delay["me"], data))
+    return outcomes
+
+
+def run_analytics(bench: Bench, data: Dataset, scenario: Scenario) -> Outcome | None:
+    dataset.reset(data)
+    with bench.servers(data) as (ours, floor):
+        users = scenarios.admin_logins(ours.base_url, bench.config.connections)
+        context = Context(dataset=data, users=users, product_ids=[])
+        return bench.measure(scenario, ours, floor, scenario.build(context))
+
+
+def main() -> int:
+    config = Config.from_env()
+    load.require_wrk()
+    try:
+        psycopg.connect(f"{dataset.SERVER_URL}/postgres", connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        sys.exit(f"PostgreSQL is not reachable at {dataset.SERVER_URL} (set BENCH_PG): {exc}")
+    started = time.monotonic()
+    chosen = [s for s in SCENARIOS if s.key in config.selected]
+    print(f"bench: {config.rounds} rounds x {config.slice_seconds} s per scenario and app, "
+          f"{config.connections} connections (one login each), 2 workers each, on {report.machine()}")  # fmt: skip
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    bench = Bench(config, workdir)
+    base_env = {"ENVIRONMENT": "production", "JWT_SECRET_KEY": bench.key}
+    request_scenarios = [s for s in chosen if not s.admin]
+    outcomes: list[Outcome] = []
+    if request_scenarios:
+        outcomes += run_requests(bench, dataset.ensure(config.orders, base_env), request_scenarios)
+    for scenario in (s for s in chosen if s.admin):
+        outcome = run_analytics(bench, dataset.ensure(config.analytics_orders, base_env), scenario)
+        if outcome is not None:
+            outcomes.append(outcome)
+    print()
+    report.print_table(outcomes)
+    report.write_json(config.out, outcomes)
+    print("\nmarkdown rows for docs/tradeoffs.md:")
+    print("\n".join(report.markdown_rows(outcomes)))
+    print(f"\nresults: {config.out}; server logs: {workdir}; took {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
