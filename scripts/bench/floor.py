@@ -209,7 +209,12 @@ class Floor:
         async with self._pool().connection() as conn:
             if (await self._principal(token, conn))[4] != "admin":
                 raise HttpError(403, "This action needs the admin role.")
-            row = await (await conn.execute(sql.SUMMARY, {"start": start, "end": end})).fetchone() or ()
+            # As AnalyticsRepository does: plan for this range, not with a generic plan.
+            await conn.execute("SET plan_cache_mode = force_custom_plan")
+            try:
+                row = await (await conn.execute(sql.SUMMARY, {"start": start, "end": end})).fetchone() or ()
+            finally:
+                await conn.execute("RESET plan_cache_mode")
         return sql.summary_body(start, end, row)
 
 
