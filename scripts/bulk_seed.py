@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from passlib.hash import argon2
+from sqlalchemy import create_engine, text
 
 from app.config import Settings
 from app.db.session import is_postgres, sync_url
@@ -89,7 +90,7 @@ class Generator:
         plan, password_hash = self.plan, self.password_hash()
         joined = plan.until - timedelta(days=plan.days + 30)
         rows: list[tuple[object, ...]] = [
-            (self.staff_id, f"bulk-{plan.seed}-staff@example.com", "Fulfilment (bulk data)", password_hash,
+            (self.staff_id, staff_email(plan.seed), "Fulfilment (bulk data)", password_hash,
              "admin", False, joined, joined),
         ]  # fmt: skip
         for number in range(plan.users):
@@ -217,9 +218,28 @@ class Progress:
             sys.stderr.write("\n")
 
 
+class AlreadySeededError(Exception):
+    pass
+
+
+def staff_email(seed: int) -> str:
+    return f"bulk-{seed}-staff@example.com"
+
+
 def seed(settings: Settings, plan: SeedPlan) -> dict[str, float]:
     """Load the plan into settings.database_url; returns the timings in seconds."""
     url = sync_url(settings.database_url)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = text("SELECT 1 FROM users WHERE email = :email")
+            if connection.execute(query, {"email": staff_email(plan.seed)}).first() is not None:
+                raise AlreadySeededError(
+                    f"this database already holds the bulk data of seed {plan.seed}; "
+                    "use another --seed or a fresh database"
+                )
+    finally:
+        engine.dispose()
     if is_postgres(url):
         from scripts.bulk_writers import load_postgres
 

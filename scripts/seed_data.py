@@ -190,7 +190,10 @@ def seed_bulk(args: argparse.Namespace) -> None:
         currency=settings.currency,
     )
     print(f"bulk seed: {plan}", file=sys.stderr)
-    timings = bulk_seed.seed(settings, plan)
+    try:
+        timings = bulk_seed.seed(settings, plan)
+    except bulk_seed.AlreadySeededError as exc:
+        sys.exit(f"bulk seed: {exc}")
     print(", ".join(f"{name} {seconds:.1f}" for name, seconds in timings.items()))
     last = f"{plan.users - 1:07d}"
     print(f"customers log in as bulk-{plan.seed}-<0000000..{last}>@example.com / {bulk_seed.BULK_PASSWORD}")

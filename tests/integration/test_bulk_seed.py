@@ -142,3 +142,10 @@ def test_a_load_that_may_not_skip_triggers_is_checked_and_exact(app, database, m
 
 def test_the_fast_load_sums_product_sales_exactly(seeded):
     assert query(seeded, ROLLUP_MISMATCHES) == [(0,)]
+
+
+def test_the_same_seed_twice_is_refused_before_anything_is_written(seeded):
+    with pytest.raises(bulk_seed.AlreadySeededError):
+        bulk_seed.seed(make_settings(seeded), replace(PLAN, orders=10))
+
+    assert query(seeded, "SELECT count(*) FROM orders") == [(600,)]
