@@ -2,7 +2,7 @@
 
 A route that is in none of the lists fails the inventory, so a new route cannot ship unclassified.
 Every route that is not public answers 401 with `WWW-Authenticate: Bearer` to no token and to garbage
-tokens (before it looks at the body), every admin route answers 403 to a customer, and the OpenAPI
+tokens (before it validates the body), every admin route answers 403 to a customer, and the OpenAPI
 document declares the same security as the code enforces.
 """
 
