@@ -16,11 +16,13 @@ async def test_admin_only(client, admin, customer, path):
     assert (await client.get(path, headers=admin.headers)).status_code == 200
 
 
-async def test_no_token_is_401_even_with_bad_parameters(client):
-    response = await client.get("/analytics/summary", params={"start": "garbage"})
+async def test_who_is_asking_is_decided_before_the_parameters(client, customer):
+    bad = {"start": "garbage", "limit": "0"}
 
+    response = await client.get("/analytics/summary", params=bad)
     assert_problem(response, 401)
     assert response.headers["www-authenticate"] == "Bearer"
+    assert_problem(await client.get("/analytics/top-products", params=bad, headers=customer.headers), 403)
 
 
 @pytest.mark.parametrize("path", ROUTES)
