@@ -12,6 +12,9 @@ T = TypeVar("T")
 # Printable text: control characters (NUL included) are refused at the edge, so they can
 # never reach a log line or a database that rejects them.
 PlainText = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+# PlainText with at least one character that is not whitespace: what is left once trimmed is never empty,
+# and the OpenAPI document says so (a trimmed `min_length` alone would let " " look valid there).
+NonBlankText = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$")]
 
 
 def _iso_8601_only(value: object) -> object:
