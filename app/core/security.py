@@ -31,13 +31,16 @@ _REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "iss", "aud", "type", "sid"]
 # Header parameters that point a verifier at another key; we have exactly one key.
 _FORBIDDEN_HEADERS = frozenset({"kid", "jku", "x5u", "x5c", "jwk"})
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+# Against a busy event loop (nice 0) a hashing thread gets about a tenth of a core: the loop keeps answering,
+# and logins still progress on a saturated machine (at 19 they would get next to nothing).
+HASH_THREAD_NICE = 10
 
 
 class PasswordHasher:
-    """argon2id with rehash-on-login, run in PASSWORD_HASH_THREADS dedicated threads at the lowest CPU priority.
+    """argon2id with rehash-on-login, run in PASSWORD_HASH_THREADS dedicated threads at a low CPU priority.
 
     A hash is ~20 ms of CPU and 19 MiB of memory. At normal priority a burst of logins takes the cores from the
-    event loop, which answers every other request; at nice 19 hashing gets the CPU the loop leaves over.
+    event loop, which answers every other request; at a low priority hashing mostly gets what the loop leaves.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -81,7 +84,7 @@ class PasswordHasher:
 
 def _lowest_cpu_priority() -> None:
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # Linux: a thread's own nice value
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICE)  # Linux: per thread
     except (AttributeError, OSError):
         logger.info("password hashing runs at normal CPU priority on this platform")
 

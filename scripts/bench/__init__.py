@@ -6,7 +6,7 @@ postgresql://postgres@127.0.0.1:5432 (BENCH_PG to change) and wrk (`apt-get inst
 What it does
   1. Creates, migrates (alembic) and bulk-seeds a database per dataset size with scripts/seed_data.py
      (`bench_orders_<N>`, reused while the size matches; each run first deletes what earlier runs added),
-     and gives 16 `BENCH-` products a stock that cannot run out.
+     and gives 256 `BENCH-` products a stock that cannot run out.
   2. Starts the service as production does (uvicorn app.main:app, 2 workers, uvloop, httptools,
      ENVIRONMENT=production) and the floor (scripts/bench/floor.py: a bare ASGI app with a psycopg pool, the
      same SQL, the same JWT and session checks) with the same uvicorn settings and pool size.
@@ -26,7 +26,7 @@ What it does
      docs/tradeoffs.md.
 
 Knobs (environment)
-  BENCH_SECONDS (30) measured seconds per scenario and app, split over BENCH_ROUNDS (3; 2 below 6 s)
+  BENCH_SECONDS (30) measured seconds per scenario and app, split over BENCH_ROUNDS (5; fewer below 15 s)
   BENCH_ORDERS (100000) dataset of the request scenarios; BENCH_ANALYTICS_ORDERS (10 x BENCH_ORDERS)
   BENCH_SCENARIOS (all: me,products,orders,order,place,mixed,summary)  BENCH_CONNECTIONS (32)
   BENCH_GROWTH_REQUESTS (100000; 5000 when BENCH_SECONDS < 10)  BENCH_OUT  BENCH_PG

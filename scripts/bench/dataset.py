@@ -26,7 +26,8 @@ SERVER_URL = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432").
 ADMIN_EMAIL = "bench-admin@example.com"
 ADMIN_PASSWORD = "bench-admin-password-1"  # noqa: S105 - a throwaway account in a throwaway database
 BULK_PASSWORD = "bulk-password-123"  # noqa: S105 - scripts/bulk_seed.py's documented password
-BENCH_PRODUCTS = 16
+# Enough products that orders rarely queue on one product's row lock: the figure is the service's, not a queue's.
+BENCH_PRODUCTS = 256
 HUGE_STOCK = 2_000_000_000
 SEED = 1
 USERS = 10_000
@@ -84,7 +85,7 @@ def reset(dataset: Dataset) -> None:
                 "INSERT INTO products (id, sku, name, description, price_cents, stock, is_active, created_at, "
                 "updated_at) VALUES (%s, %s, %s, NULL, %s, %s, true, %s, %s) "
                 "ON CONFLICT (sku) DO UPDATE SET stock = EXCLUDED.stock, is_active = true",
-                (uuid.uuid4(), f"BENCH-{number:02d}", f"Bench product {number:02d}", 500 + 100 * number,
+                (uuid.uuid4(), f"BENCH-{number:03d}", f"Bench product {number:03d}", 500 + 7 * number,
                  HUGE_STOCK, created, created),
             )  # fmt: skip
         if deleted:
