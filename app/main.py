@@ -3,6 +3,7 @@ Sits on top of everything; wires settings, middleware, routers, error handlers a
 Turns a configuration into a running ASGI application.
 """
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _settle_garbage_collector()
         logger.info("started", extra={"environment": settings.environment})
         yield
         await app.state.engine.dispose()
@@ -65,6 +67,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestEnvelopeMiddleware, docs_csp=docs_csp, docs_prefixes=(DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL)
     )
     return app
+
+
+def _settle_garbage_collector() -> None:
+    """What start-up built lives as long as the process: freeze it out of the collector's scans, and collect the
+    young generation every 10,000 allocations rather than 700. Measured (docs/tradeoffs.md): 4% of request CPU
+    went to young collections, and full collections paused the event loop for up to 80 ms."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 app = create_app()
