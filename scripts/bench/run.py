@@ -207,6 +207,7 @@ class Bench:
         print(f"  GET /users/me p99 {quiet.p99_ms:.1f} ms alone, {busy.p99_ms:.1f} ms during {bursts[0]} bursts "
               f"of {BURST_LOGINS} logins (x{ratio:.2f})")  # fmt: skip
         return {
+            "rss_peak_after_bursts_mb": [round(v, 1) for v in ours.memory_mb("VmHWM")],
             "burst_p99_quiet_ms": round(quiet.p99_ms, 2),
             "burst_p99_ms": round(busy.p99_ms, 2),
             "burst_p99_ratio": round(ratio, 2),
