@@ -1,5 +1,5 @@
 # The two commands of the README, and the support tasks beside them.
-.PHONY: run test check bench seed
+.PHONY: run test check bench
 
 run:   ## set up a virtualenv, migrate, create the admin and demo data, serve on http://127.0.0.1:8000
 	./scripts/run_local.sh
