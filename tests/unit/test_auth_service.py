@@ -12,19 +12,9 @@ from app.models import Role, User
 from app.schemas.user import UserCreate
 from app.services import auth_service
 from app.services.auth_service import LOGIN_FAILED, Principal
-from tests.unit.fakes import FakeHasher, FakeThrottle, FakeUnitOfWork, make_user
+from tests.unit.fakes import FakeHasher, FakeThrottle, make_user
 
 KEY = "unit-test-signing-key-0123456789abcdef"
-
-
-@pytest.fixture
-def uow() -> FakeUnitOfWork:
-    return FakeUnitOfWork()
-
-
-@pytest.fixture
-def hasher(uow) -> FakeHasher:
-    return FakeHasher(uow)
 
 
 @pytest.fixture

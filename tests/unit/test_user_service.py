@@ -10,17 +10,7 @@ from app.models import LoginSession, Role, User
 from app.schemas.user import PasswordChange, UserAdminUpdate, UserUpdateMe
 from app.services import user_service
 from app.services.auth_service import Principal
-from tests.unit.fakes import FakeHasher, FakeUnitOfWork, make_user
-
-
-@pytest.fixture
-def uow() -> FakeUnitOfWork:
-    return FakeUnitOfWork()
-
-
-@pytest.fixture
-def hasher(uow) -> FakeHasher:
-    return FakeHasher(uow)
+from tests.unit.fakes import FakeUnitOfWork, make_user
 
 
 def open_session(uow: FakeUnitOfWork, user) -> LoginSession:
