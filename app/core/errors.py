@@ -174,7 +174,14 @@ def _allowed_methods(request: Request) -> str:
 
 
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
-    logger.warning("database unavailable: %s", type(exc).__name__)
+    # The driver's error class and SQLSTATE say why (refused, too many clients, statement timeout)
+    # without the message, which may quote statement values.
+    cause = getattr(exc, "orig", None) or exc
+    logger.warning(
+        "database unavailable: %s",
+        type(exc).__name__,
+        extra={"cause": type(cause).__name__, "sqlstate": getattr(cause, "sqlstate", None)},
+    )
     return problem_response(
         503, "The database is unavailable; nothing was changed. Try again shortly.", headers={"Retry-After": "5"}
     )
