@@ -95,10 +95,6 @@ class RateLimitedError(AppError):
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
 
 
-class ServiceUnavailableError(AppError):
-    status, slug, title = 503, "service-unavailable", "Service unavailable"
-
-
 def problem_response(
     status: int,
     detail: str,

@@ -45,6 +45,3 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self._session.commit()
-
-    async def rollback(self) -> None:
-        await self._session.rollback()

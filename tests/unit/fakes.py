@@ -127,9 +127,6 @@ class FakeUnitOfWork:
         self.commits += 1
         self.committed = True
 
-    async def rollback(self) -> None:
-        pass
-
 
 class FakeHasher:
     """`hashed:<password>` is current; `old:<password>` verifies but asks for a rehash.
