@@ -7,7 +7,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from app.config import get_settings
-from app.db.session import async_url, create_engine
+from app.db.connect import async_url
+from app.db.session import create_engine
 from app.models import Base
 from app.models.base import UTCDateTime
 

@@ -19,7 +19,9 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestEnvelopeMiddleware
 from app.core.rate_limit import LoginThrottle
 from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
-from app.db.session import create_engine, create_read_session_factory, create_session_factory
+from app.db.reader import create_reader
+from app.db.session import create_engine, create_session_factory
+from app.services.read_side import ReadSide
 
 logger = logging.getLogger("app")
 
@@ -30,9 +32,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await reader.open()
         _settle_garbage_collector()
         logger.info("started", extra={"environment": settings.environment})
         yield
+        await reader.close()
         await app.state.engine.dispose()
         app.state.hasher.close()
         logger.info("stopped; database pool closed")
@@ -49,7 +53,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = create_session_factory(engine)
-    app.state.read_session_factory = create_read_session_factory(engine)
+    reader = create_reader(settings)
+    app.state.reader = reader
+    app.state.read_side = ReadSide(reader, currency=settings.currency)
     app.state.hasher = PasswordHasher(settings)
     app.state.tokens = TokenCodec(settings, resolve_signing_key(settings))
     app.state.throttle = LoginThrottle(

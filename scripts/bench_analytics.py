@@ -36,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 from app.config import Settings  # noqa: E402
 from app.core.security import PasswordHasher  # noqa: E402
-from app.db.session import create_engine, create_session_factory, sync_url  # noqa: E402
+from app.db.connect import sync_url  # noqa: E402
+from app.db.session import create_engine, create_session_factory  # noqa: E402
 from app.schemas.analytics import RevenueInterval  # noqa: E402
 from app.services import analytics_service, user_service  # noqa: E402
 from app.services.unit_of_work import UnitOfWork  # noqa: E402

@@ -22,7 +22,7 @@ from passlib.hash import argon2
 from sqlalchemy import create_engine, text
 
 from app.config import Settings
-from app.db.session import is_postgres, sync_url
+from app.db.connect import is_postgres, sync_url
 
 BULK_PASSWORD = "bulk-password-123"  # noqa: S105 - the documented password of every generated customer
 CHUNK_ORDERS = 20_000

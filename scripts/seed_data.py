@@ -22,13 +22,15 @@ from app.config import Settings, get_settings
 from app.core.errors import AppError, ConflictError
 from app.core.rate_limit import LoginThrottle
 from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
+from app.db.reader import create_reader
 from app.db.session import create_engine, create_session_factory
-from app.models import OrderStatus, Role
+from app.models import OrderStatus
 from app.schemas.order import OrderCreate, OrderLineCreate
 from app.schemas.product import ProductCreate
 from app.schemas.user import UserCreate
 from app.services import auth_service, order_service, order_status_service, product_service
-from app.services.auth_service import Principal
+from app.services.caller import Caller
+from app.services.read_side import ReadSide
 from app.services.unit_of_work import UnitOfWork
 from scripts import bulk_seed
 
@@ -38,6 +40,8 @@ DEMO_CUSTOMER = UserCreate(email="customer@example.com", password="customer-pass
 async def seed_demo() -> None:
     settings = get_settings()
     engine = create_engine(settings)
+    reader = create_reader(settings)
+    reads = ReadSide(reader, currency=settings.currency)
     try:
         factory = create_session_factory(engine)
         try:
@@ -46,8 +50,9 @@ async def seed_demo() -> None:
         except ConflictError:
             print("demo customer already present")
         await _seed_demo_catalogue(factory, settings)
-        await _seed_demo_orders(factory, settings)
+        await _seed_demo_orders(factory, reads, settings)
     finally:
+        await reader.close()
         await engine.dispose()
 
 
@@ -88,24 +93,23 @@ async def _seed_demo_catalogue(factory: async_sessionmaker[AsyncSession], settin
     print(f"demo products: {created} created, {len(DEMO_PRODUCTS) - created} already present")
 
 
-async def _seed_demo_orders(factory: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+async def _seed_demo_orders(factory: async_sessionmaker[AsyncSession], reads: ReadSide, settings: Settings) -> None:
     """Place the demo orders once: skipped as soon as the demo customer has any order."""
-    customer = await _sign_in(factory, settings, DEMO_CUSTOMER.email, DEMO_CUSTOMER.password)
-    if (await order_service.list_orders(UnitOfWork(factory), customer, limit=1, cursor=None)).items:
+    customer = await _sign_in(factory, reads, settings, DEMO_CUSTOMER.email, DEMO_CUSTOMER.password)
+    if (await order_service.list_orders(reads, customer, limit=1, cursor=None)).items:
         print("demo orders already present")
         return
-    catalogue = await product_service.list_products(
-        UnitOfWork(factory), None, limit=100, cursor=None, q=None, currency=settings.currency
-    )
+    catalogue = await product_service.list_products(reads, None, limit=100, cursor=None, q=None)
     ids = {product.sku: product.id for product in catalogue.items}
     placed = []
     for lines in DEMO_ORDERS:
         body = OrderCreate(items=[OrderLineCreate(product_id=ids[sku], quantity=quantity) for sku, quantity in lines])
-        placed.append(
-            (await order_service.place_order(UnitOfWork(factory), customer, body, currency=settings.currency)).order
+        outcome = await order_service.place_order(
+            UnitOfWork(factory), reads, customer, body, currency=settings.currency
         )
+        placed.append(outcome.order)
     await order_status_service.cancel_order(UnitOfWork(factory), customer, placed[-1].id)
-    admin = await _first_admin(factory, settings)
+    admin = await _first_admin(factory, reads, settings)
     if admin is not None:
         for order, steps in ((placed[0], ("paid", "shipped", "delivered")), (placed[1], ("paid",))):
             for step in steps:
@@ -113,21 +117,21 @@ async def _seed_demo_orders(factory: async_sessionmaker[AsyncSession], settings:
     print(f"demo orders: {len(placed)} placed" + ("" if admin else " (set FIRST_ADMIN_* to also pay and ship some)"))
 
 
-async def _first_admin(factory: async_sessionmaker[AsyncSession], settings: Settings) -> Principal | None:
+async def _first_admin(factory: async_sessionmaker[AsyncSession], reads: ReadSide, settings: Settings) -> Caller | None:
     if not settings.first_admin_email or not settings.first_admin_password:
         return None
     try:
         admin = await _sign_in(
-            factory, settings, settings.first_admin_email, settings.first_admin_password.get_secret_value()
+            factory, reads, settings, settings.first_admin_email, settings.first_admin_password.get_secret_value()
         )
     except AppError:  # not created yet (python -m app.db.init_db) or another password
         return None
-    return admin if admin.user.role == Role.ADMIN else None
+    return admin if admin.is_admin else None
 
 
 async def _sign_in(
-    factory: async_sessionmaker[AsyncSession], settings: Settings, email: str, password: str
-) -> Principal:
+    factory: async_sessionmaker[AsyncSession], reads: ReadSide, settings: Settings, email: str, password: str
+) -> Caller:
     """Log in and check the token, exactly as a client of the API would."""
     tokens = TokenCodec(settings, resolve_signing_key(settings))
     throttle = LoginThrottle(
@@ -136,7 +140,7 @@ async def _sign_in(
     pair = await auth_service.login(
         UnitOfWork(factory), PasswordHasher(settings), tokens, throttle, email=email, password=password
     )
-    return await auth_service.authenticate(UnitOfWork(factory), tokens, access_token=pair.access_token)
+    return await auth_service.authenticate(reads, tokens, access_token=pair.access_token)
 
 
 def main() -> int:

@@ -26,7 +26,7 @@ os.environ.setdefault("JWT_SECRET_KEY", "test-only-signing-key-0123456789abcdef"
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from app.config import Settings
-from app.db.session import sync_url
+from app.db.connect import sync_url
 from app.main import create_app
 from app.models import Base
 
@@ -153,6 +153,7 @@ async def app_factory() -> AsyncIterator[Callable[[Settings], FastAPI]]:
 
     yield build
     for application in built:
+        await application.state.reader.close()
         await application.state.engine.dispose()
 
 

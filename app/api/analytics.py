@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import AdminUser, UoW
+from app.api.deps import AdminUser, Reads
 from app.schemas.analytics import (
     RevenueInterval,
     RevenueRead,
@@ -30,15 +30,15 @@ ERRORS = problem_responses(401, 403, 422)
 
 
 @router.get("/summary", response_model=SummaryRead, responses=ERRORS)
-async def get_summary(_: AdminUser, uow: UoW, start: Start = None, end: End = None) -> SummaryRead:
+async def get_summary(_: AdminUser, reads: Reads, start: Start = None, end: End = None) -> SummaryRead:
     """Order counts, revenue, average order value and cancellations over [start, end) (admin)."""
-    return await analytics_service.get_summary(uow, start=start, end=end)
+    return await analytics_service.get_summary(reads, start=start, end=end)
 
 
 @router.get("/revenue", response_model=RevenueRead, responses=ERRORS)
 async def get_revenue(
     _: AdminUser,
-    uow: UoW,
+    reads: Reads,
     start: Start = None,
     end: End = None,
     interval: Annotated[RevenueInterval, Query(description="UTC days, Monday-started weeks or months.")] = (
@@ -46,20 +46,20 @@ async def get_revenue(
     ),
 ) -> RevenueRead:
     """Revenue orders per period, every period overlapping [start, end) listed, empty ones as zeros (admin)."""
-    return await analytics_service.get_revenue(uow, start=start, end=end, interval=interval)
+    return await analytics_service.get_revenue(reads, start=start, end=end, interval=interval)
 
 
 @router.get("/top-products", response_model=TopProductsRead, responses=ERRORS)
 async def list_top_products(
-    _: AdminUser, uow: UoW, start: Start = None, end: End = None, limit: Limit = 10
+    _: AdminUser, reads: Reads, start: Start = None, end: End = None, limit: Limit = 10
 ) -> TopProductsRead:
     """Best-selling products by revenue over [start, end), ties by id (admin)."""
-    return await analytics_service.list_top_products(uow, start=start, end=end, limit=limit)
+    return await analytics_service.list_top_products(reads, start=start, end=end, limit=limit)
 
 
 @router.get("/top-customers", response_model=TopCustomersRead, responses=ERRORS)
 async def list_top_customers(
-    _: AdminUser, uow: UoW, start: Start = None, end: End = None, limit: Limit = 10
+    _: AdminUser, reads: Reads, start: Start = None, end: End = None, limit: Limit = 10
 ) -> TopCustomersRead:
     """Customers by revenue over [start, end), ties by id (admin)."""
-    return await analytics_service.list_top_customers(uow, start=start, end=end, limit=limit)
+    return await analytics_service.list_top_customers(reads, start=start, end=end, limit=limit)

@@ -59,6 +59,6 @@ async def refresh_tokens(body: RefreshRequest, uow: UoW, tokens: Tokens) -> Toke
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 422))
-async def logout(body: LogoutRequest, principal: CurrentUser, uow: UoW, tokens: Tokens) -> None:
+async def logout(body: LogoutRequest, caller: CurrentUser, uow: UoW, tokens: Tokens) -> None:
     """End this login session: its refresh and access tokens stop working at once."""
-    await auth_service.logout(uow, tokens, principal, refresh_token=body.refresh_token)
+    await auth_service.logout(uow, tokens, caller, refresh_token=body.refresh_token)

@@ -1,4 +1,4 @@
-"""Request-scoped wiring: the unit of work, the security components and the caller."""
+"""Request-scoped wiring: the unit of work, the read side, the security components and the caller."""
 
 from typing import Annotated
 
@@ -10,19 +10,21 @@ from app.core.context import user_id_var
 from app.core.errors import AuthenticationError, PermissionDeniedError
 from app.core.rate_limit import LoginThrottle
 from app.core.security import PasswordHasher, TokenCodec
-from app.models import Role
+from app.schemas.user import UserRead
 from app.services import auth_service
-from app.services.auth_service import Principal
+from app.services.caller import Caller
+from app.services.read_side import ReadSide
 from app.services.unit_of_work import UnitOfWork
 
-SAFE_METHODS = frozenset({"GET", "HEAD"})
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 
 
 async def get_uow(request: Request) -> UnitOfWork:
-    # GET and HEAD only read (safe methods, RFC 9110): their unit of work runs without a transaction.
-    state = request.app.state
-    return UnitOfWork(state.read_session_factory if request.method in SAFE_METHODS else state.session_factory)
+    return UnitOfWork(request.app.state.session_factory)
+
+
+async def get_reads(request: Request) -> ReadSide:
+    return request.app.state.read_side  # type: ignore[no-any-return]
 
 
 async def get_hasher(request: Request) -> PasswordHasher:
@@ -42,39 +44,46 @@ async def get_app_settings(request: Request) -> Settings:
 
 
 UoW = Annotated[UnitOfWork, Depends(get_uow)]
+Reads = Annotated[ReadSide, Depends(get_reads)]
 Hasher = Annotated[PasswordHasher, Depends(get_hasher)]
 Tokens = Annotated[TokenCodec, Depends(get_tokens)]
 Throttle = Annotated[LoginThrottle, Depends(get_throttle)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
 
 
-async def get_principal(
-    request: Request, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Principal:
+async def get_caller(reads: Reads, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Caller:
     if not token:
         raise AuthenticationError("Not authenticated.")
-    # A single read: it runs on its own, outside any transaction (docs/decisions.md, "round trips").
-    reader = UnitOfWork(request.app.state.read_session_factory)
-    principal = await auth_service.authenticate(reader, tokens, access_token=token)
-    user_id_var.set(str(principal.user.id))
-    return principal
+    caller = await auth_service.authenticate(reads, tokens, access_token=token)
+    user_id_var.set(str(caller.id))
+    return caller
 
 
-async def get_optional_principal(
-    request: Request, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Principal | None:
+async def get_profile(reads: Reads, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]) -> UserRead:
+    """The caller's own account, from the same query that checks the token's session (GET /users/me)."""
+    if not token:
+        raise AuthenticationError("Not authenticated.")
+    caller, profile = await auth_service.authenticate_profile(reads, tokens, access_token=token)
+    user_id_var.set(str(caller.id))
+    return profile
+
+
+async def get_optional_caller(
+    reads: Reads, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Caller | None:
     """The caller on a public route: None without a token; a token that is sent must be valid (else 401)."""
     if not token:
         return None
-    return await get_principal(request, tokens, token)
+    return await get_caller(reads, tokens, token)
 
 
-async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
-    if principal.user.role != Role.ADMIN:
+async def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+    if not caller.is_admin:
         raise PermissionDeniedError("This action needs the admin role.")
-    return principal
+    return caller
 
 
-CurrentUser = Annotated[Principal, Depends(get_principal)]
-AdminUser = Annotated[Principal, Depends(get_admin)]
-OptionalUser = Annotated[Principal | None, Depends(get_optional_principal)]
+CurrentUser = Annotated[Caller, Depends(get_caller)]
+AdminUser = Annotated[Caller, Depends(get_admin)]
+OptionalUser = Annotated[Caller | None, Depends(get_optional_caller)]
+CurrentProfile = Annotated[UserRead, Depends(get_profile)]

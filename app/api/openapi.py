@@ -15,7 +15,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from app.api.deps import get_optional_principal
+from app.api.deps import get_optional_caller
 
 _PROBLEM_REF = "#/components/schemas/Problem"
 _PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": _PROBLEM_REF}}}
@@ -34,9 +34,7 @@ _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying"
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
-            )
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             optional_auth = _optional_auth_operations(app)
             for path, operations in schema.get("paths", {}).items():
                 for method, operation in operations.items():
@@ -57,9 +55,7 @@ def _complete(path: str, operation: dict[str, Any]) -> None:
     # The request envelope refuses any body over the limit, whatever the route, before it is read.
     responses.setdefault("413", {"description": "Body too large", "content": dict(_PROBLEM_CONTENT)})
     if path not in _WITHOUT_DATABASE:
-        responses.setdefault(
-            "503", {"description": "The database is unavailable", "content": dict(_PROBLEM_CONTENT)}
-        )
+        responses.setdefault("503", {"description": "The database is unavailable", "content": dict(_PROBLEM_CONTENT)})
     for status, response in responses.items():
         headers = {**_REQUEST_ID, **_STATUS_HEADERS.get(status, {})}
         if int(status) >= 400 and _is_problem(response):
@@ -70,16 +66,14 @@ def _complete(path: str, operation: dict[str, Any]) -> None:
 
 
 def _is_problem(response: dict[str, Any]) -> bool:
-    return any(
-        media.get("schema", {}).get("$ref") == _PROBLEM_REF for media in response.get("content", {}).values()
-    )
+    return any(media.get("schema", {}).get("$ref") == _PROBLEM_REF for media in response.get("content", {}).values())
 
 
 def _optional_auth_operations(app: FastAPI) -> set[tuple[str, str]]:
     found: set[tuple[str, str]] = set()
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if isinstance(route, APIRoute) and _depends_on(route.dependant, get_optional_principal):
+        if isinstance(route, APIRoute) and _depends_on(route.dependant, get_optional_caller):
             found.update((route.path_format, method) for method in route.methods or ())
     return found
 

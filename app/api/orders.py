@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from app.api.deps import AdminUser, AppSettings, CurrentUser, UoW
+from app.api.deps import AdminUser, AppSettings, CurrentUser, Reads, UoW
 from app.core.strict_json import StrictJSONRoute
 from app.models import OrderStatus
 from app.schemas.common import QueryDateTime, problem_responses
@@ -38,8 +38,9 @@ IdempotencyKeyHeader = Annotated[
 )
 async def create_order(
     body: OrderCreate,
-    principal: CurrentUser,
+    caller: CurrentUser,
     uow: UoW,
+    reads: Reads,
     settings: AppSettings,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -47,7 +48,8 @@ async def create_order(
     """Place an order; prices and totals come from the catalogue, stock is taken at once."""
     placed = await order_service.place_order(
         uow,
-        principal,
+        reads,
+        caller,
         body,
         currency=settings.currency,
         idempotency_key=idempotency_key,
@@ -60,8 +62,8 @@ async def create_order(
 
 @router.get("", response_model=OrderPage, responses=problem_responses(401, 422))
 async def list_orders(
-    principal: CurrentUser,
-    uow: UoW,
+    caller: CurrentUser,
+    reads: Reads,
     order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
     created_from: Annotated[QueryDateTime | None, Query(description="Inclusive; UTC when no offset is given")] = None,
     created_to: Annotated[QueryDateTime | None, Query(description="Exclusive; UTC when no offset is given")] = None,
@@ -71,8 +73,8 @@ async def list_orders(
 ) -> OrderPage:
     """Orders, newest first: the caller's own, or everyone's for admins."""
     return await order_service.list_orders(
-        uow,
-        principal,
+        reads,
+        caller,
         limit=limit,
         cursor=cursor,
         status=order_status,
@@ -83,26 +85,24 @@ async def list_orders(
 
 
 @router.get("/{order_id}", response_model=OrderRead, responses=problem_responses(401, 404, 422))
-async def get_order(order_id: uuid.UUID, principal: CurrentUser, uow: UoW) -> OrderRead:
+async def get_order(order_id: uuid.UUID, caller: CurrentUser, reads: Reads) -> OrderRead:
     """One order of the caller's (any order, for admins)."""
-    return await order_service.get_order(uow, principal, order_id)
+    return await order_service.get_order(reads, caller, order_id)
 
 
 @router.get("/{order_id}/history", response_model=OrderHistory, responses=problem_responses(401, 404, 422))
-async def get_order_history(order_id: uuid.UUID, principal: CurrentUser, uow: UoW) -> OrderHistory:
+async def get_order_history(order_id: uuid.UUID, caller: CurrentUser, reads: Reads) -> OrderHistory:
     """Every status change of the order, oldest first, creation included."""
-    return await order_service.get_history(uow, principal, order_id)
+    return await order_service.get_history(reads, caller, order_id)
 
 
 @router.post("/{order_id}/cancel", response_model=OrderRead, responses=problem_responses(401, 404, 409, 422))
-async def cancel_order(order_id: uuid.UUID, principal: CurrentUser, uow: UoW) -> OrderRead:
+async def cancel_order(order_id: uuid.UUID, caller: CurrentUser, uow: UoW) -> OrderRead:
     """Cancel a pending or paid order; its stock goes back to the catalogue."""
-    return await order_status_service.cancel_order(uow, principal, order_id)
+    return await order_status_service.cancel_order(uow, caller, order_id)
 
 
 @router.patch("/{order_id}/status", response_model=OrderRead, responses=problem_responses(401, 403, 404, 409, 422))
-async def change_order_status(
-    order_id: uuid.UUID, body: OrderStatusUpdate, principal: AdminUser, uow: UoW
-) -> OrderRead:
+async def change_order_status(order_id: uuid.UUID, body: OrderStatusUpdate, caller: AdminUser, uow: UoW) -> OrderRead:
     """Move an order along pending → paid → shipped → delivered, or cancel it (admin)."""
-    return await order_status_service.change_status(uow, principal, order_id, body.status)
+    return await order_status_service.change_status(uow, caller, order_id, body.status)

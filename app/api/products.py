@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.deps import AdminUser, AppSettings, OptionalUser, UoW
+from app.api.deps import AdminUser, AppSettings, OptionalUser, Reads, UoW
 from app.core.strict_json import StrictJSONRoute
 from app.schemas.common import PlainText, problem_responses
 from app.schemas.product import ProductCreate, ProductPage, ProductRead, ProductUpdate
@@ -15,20 +15,19 @@ router = APIRouter(prefix="/products", tags=["products"], route_class=StrictJSON
 @router.get("", response_model=ProductPage, responses=problem_responses(401, 422))
 async def list_products(
     viewer: OptionalUser,
-    uow: UoW,
-    settings: AppSettings,
+    reads: Reads,
     q: Annotated[PlainText | None, Query(max_length=200, description="Case-insensitive substring of the name")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> ProductPage:
     """The catalogue by name; no token needed. Admins also see inactive products."""
-    return await product_service.list_products(uow, viewer, limit=limit, cursor=cursor, q=q, currency=settings.currency)
+    return await product_service.list_products(reads, viewer, limit=limit, cursor=cursor, q=q)
 
 
 @router.get("/{product_id}", response_model=ProductRead, responses=problem_responses(401, 404, 422))
-async def get_product(product_id: uuid.UUID, viewer: OptionalUser, uow: UoW, settings: AppSettings) -> ProductRead:
+async def get_product(product_id: uuid.UUID, viewer: OptionalUser, reads: Reads) -> ProductRead:
     """One product; no token needed. An inactive product is 404 except for admins."""
-    return await product_service.get_product(uow, viewer, product_id, currency=settings.currency)
+    return await product_service.get_product(reads, viewer, product_id)
 
 
 @router.post(

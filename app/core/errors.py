@@ -72,7 +72,26 @@ class NotFoundError(AppError):
 
 
 class ConflictError(AppError):
+    """A 409; `errors` names the parts of the request in conflict, `allowed` what the state would allow."""
+
     status, slug, title = 409, "conflict", "Conflict"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        allowed: Sequence[str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self._extra: dict[str, Any] = {}
+        if errors:
+            self._extra["errors"] = [dict(error) for error in errors]
+        if allowed is not None:
+            self._extra["allowed"] = list(allowed)
+
+    def extra(self) -> dict[str, Any]:
+        return self._extra
 
 
 class InvalidInputError(AppError):
@@ -93,6 +112,10 @@ class RateLimitedError(AppError):
 
     def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class DatabaseUnavailableError(Exception):
+    """The database could not answer (refused, cut, timed out); raised from the driver's error, kept as the cause."""
 
 
 def problem_response(
@@ -121,10 +144,7 @@ def _default_slug(status: int) -> str:
 
 def validation_errors(raw: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Pydantic's errors without `input`, `ctx` and `url`: the input may be a password."""
-    return [
-        {"loc": list(err.get("loc", ())), "msg": _message(err), "type": str(err.get("type", ""))}
-        for err in raw
-    ]
+    return [{"loc": list(err.get("loc", ())), "msg": _message(err), "type": str(err.get("type", ""))} for err in raw]
 
 
 def _message(err: Mapping[str, Any]) -> str:
@@ -172,7 +192,7 @@ def _allowed_methods(request: Request) -> str:
 async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     # The driver's error class and SQLSTATE say why (refused, too many clients, statement timeout)
     # without the message, which may quote statement values.
-    cause = getattr(exc, "orig", None) or exc
+    cause = getattr(exc, "orig", None) or exc.__cause__ or exc
     logger.warning(
         "database unavailable: %s",
         type(exc).__name__,
@@ -190,5 +210,11 @@ def register_error_handlers(app: FastAPI) -> None:
     # Connection failures, pool exhaustion and statement timeouts: the dependency is down or
     # overloaded, not the request at fault. Anything else unexpected becomes a 500 in the
     # request middleware, which also logs it.
-    for error in (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, ConnectionError):
+    for error in (
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        sa_exc.TimeoutError,
+        ConnectionError,
+        DatabaseUnavailableError,
+    ):
         app.add_exception_handler(error, _database_unavailable)

@@ -198,4 +198,3 @@ def _read_or_create_key(path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(candidate)
     return candidate
-

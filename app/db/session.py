@@ -1,41 +1,19 @@
-"""Engine and session factory for PostgreSQL (psycopg 3) and SQLite (aiosqlite)."""
+"""The write side's engine and session factory, for PostgreSQL (psycopg 3) and SQLite (aiosqlite).
 
-import re
+Reads go through app/db/reader.py instead.
+"""
+
 import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
-
-PING_AFTER_IDLE_SECONDS = 1.0
-_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|ALTER|DROP|TRUNCATE|GRANT|COPY)\b", re.IGNORECASE)
-_ASYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
-
-
-def async_url(raw: str) -> URL:
-    """Pick the async driver for a plain `postgresql://` or `sqlite:///` URL."""
-    url = make_url(raw)
-    backend = url.get_backend_name()
-    if backend == "postgres":
-        backend = "postgresql"
-    if backend not in _ASYNC_DRIVERS:
-        raise ValueError(f"unsupported database backend: {backend}")
-    return url.set(drivername=_ASYNC_DRIVERS[backend])
-
-
-def sync_url(raw: str) -> URL:
-    """The same database through a synchronous driver (for tooling such as bulk seeding)."""
-    url = async_url(raw)
-    return url.set(drivername="postgresql+psycopg" if is_postgres(url) else "sqlite")
-
-
-def is_postgres(url: URL) -> bool:
-    return url.get_backend_name() == "postgresql"
+from app.db.connect import PING_AFTER_IDLE_SECONDS, async_url, is_postgres, postgres_connect_args
 
 
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
@@ -46,7 +24,6 @@ def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
 
 
 def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
-    options = f"-c statement_timeout={settings.database_statement_timeout_ms} -c timezone=UTC"
     engine = create_async_engine(
         url,
         # Statement parameters (emails, password hashes) stay out of exception messages and so out of logs.
@@ -54,17 +31,7 @@ def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_connect_timeout_seconds,
-        connect_args={
-            "connect_timeout": max(1, round(settings.database_connect_timeout_seconds)),
-            "options": options,
-            # A silent network (not a refused connection) must not hang a request for minutes:
-            # unacknowledged writes fail after 10 s and idle connections are probed.
-            "tcp_user_timeout": 10_000,
-            "keepalives": 1,
-            "keepalives_idle": 30,
-            "keepalives_interval": 5,
-            "keepalives_count": 3,
-        },
+        connect_args=postgres_connect_args(settings),
     )
     _ping_when_idle(engine)
     return engine
@@ -99,23 +66,6 @@ def _sqlite_engine(url: URL, settings: Settings) -> AsyncEngine:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
-
-
-def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for work that only reads: on PostgreSQL every statement runs on its own (autocommit), which
-    under READ COMMITTED sees what it would see inside a transaction, minus the BEGIN and ROLLBACK round
-    trips. They share the engine's pool and refuse to write. SQLite keeps its transactions."""
-    if not is_postgres(engine.url):
-        return create_session_factory(engine)
-    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
-    event.listen(reader.sync_engine, "before_cursor_execute", _refuse_writes)
-    return create_session_factory(reader)
-
-
-def _refuse_writes(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
-    # Without a transaction each write would commit on its own, so a read-only unit of work never writes.
-    if context.isinsert or context.isupdate or context.isdelete or context.isddl or _WRITE.match(statement):
-        raise RuntimeError("a read-only unit of work cannot write")
 
 
 def _ping_when_idle(engine: AsyncEngine) -> None:

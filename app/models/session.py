@@ -27,9 +27,7 @@ class RefreshToken(UUIDPrimaryKey, Base):
 
     __tablename__ = "refresh_tokens"
 
-    session_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True
-    )
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("login_sessions.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]

@@ -6,6 +6,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import IdempotencyKey
+from app.repositories.rowcount import rowcount
 
 IN_FLIGHT = "in_flight"
 COMPLETED = "completed"
@@ -73,7 +74,7 @@ class IdempotencyRepository:
             .where(tuple_(IdempotencyKey.user_id, IdempotencyKey.key).in_(batch))
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return rowcount(result)
 
     async def take_over(self, *, user_id: uuid.UUID, key: str, claimed_at: datetime, now: datetime) -> bool:
         """Claim an in-flight row whose claim started at `claimed_at`; False if someone else moved first."""
@@ -83,7 +84,7 @@ class IdempotencyRepository:
             .values(created_at=now)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(rowcount(result))
 
     async def complete(self, *, user_id: uuid.UUID, key: str, claimed_at: datetime, status: int, body: str) -> bool:
         """Store the response on our in-flight row; False when the claim is no longer ours."""
@@ -93,7 +94,7 @@ class IdempotencyRepository:
             .values(state=COMPLETED, response_status=status, response_body=body)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(rowcount(result))
 
     async def release(self, *, user_id: uuid.UUID, key: str, claimed_at: datetime) -> None:
         await self._session.execute(

@@ -1,13 +1,124 @@
+import json
 import uuid
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.models import Order, OrderStatusChange
+from app.models import Order, OrderItem, OrderStatus, OrderStatusChange, Product
+from app.repositories.idempotency_repo import COMPLETED, IN_FLIGHT, IdempotencyRepository
+from app.repositories.rowcount import rowcount
+
+
+class Placement(Enum):
+    PLACED = "placed"
+    CATALOGUE_CHANGED = "catalogue_changed"  # a line's product is no longer as the order was priced, or short
+    CLAIM_LOST = "claim_lost"  # the idempotency key's claim was taken over meanwhile
+
+
+@dataclass(frozen=True, slots=True)
+class NewLine:
+    id: uuid.UUID
+    product_id: uuid.UUID
+    sku: str
+    name: str
+    unit_price_cents: int
+    quantity: int
+    line_total_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """An order to place: pending, its lines in their order, and the id of its first history row."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    currency: str
+    total_cents: int
+    created_at: datetime
+    lines: tuple[NewLine, ...]
+    first_change_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    """The response to keep on a claimed idempotency key, written with the order or not at all."""
+
+    user_id: uuid.UUID
+    key: str
+    claimed_at: datetime
+    status: int
+    body: str
+
+
+# The whole placement in one statement (PostgreSQL), sent outside any transaction: one statement is atomic by
+# itself, so nothing is held between round trips. The products are locked in id order (two orders sharing
+# products queue instead of deadlocking) and only then checked: still active, priced, named and stocked as the
+# order says. If every line passes (and a claimed idempotency key is still this request's), the stock is taken,
+# the order, its lines and its first history row are inserted and the answer is stored on the key; if one fails,
+# nothing is written. The row locks last as long as this statement runs, and no longer.
+PLACE_IN_ONE_STATEMENT = text(f"""
+WITH line AS (
+    SELECT * FROM json_to_recordset(CAST(:lines AS json)) AS l (
+        id uuid, position integer, product_id uuid, sku varchar, name varchar, unit_price_cents bigint,
+        quantity integer, line_total_cents bigint
+    )
+),
+locked AS (
+    SELECT p.id, p.stock, p.price_cents, p.sku, p.name, p.is_active
+    FROM products AS p WHERE p.id IN (SELECT product_id FROM line)
+    ORDER BY p.id
+    FOR NO KEY UPDATE
+),
+claim AS (
+    SELECT 1 FROM idempotency_keys AS k
+    WHERE k.user_id = :user_id AND k.key = :idempotency_key AND k.state = '{IN_FLIGHT}'
+      AND k.created_at = :claimed_at
+    FOR UPDATE
+),
+checked AS (
+    SELECT
+        (SELECT count(*) FROM line AS l JOIN locked AS p ON p.id = l.product_id
+         WHERE p.is_active AND p.stock >= l.quantity
+           AND p.price_cents = l.unit_price_cents AND p.sku = l.sku AND p.name = l.name
+        ) = (SELECT count(*) FROM line) AS servable,
+        CAST(:idempotency_key AS varchar) IS NULL OR EXISTS (SELECT 1 FROM claim) AS claimed
+),
+go AS (SELECT servable AND claimed AS ok FROM checked),
+taken AS (
+    UPDATE products AS p SET stock = p.stock - l.quantity, updated_at = :now
+    FROM line AS l
+    WHERE p.id = l.product_id AND (SELECT ok FROM go)
+),
+new_order AS (
+    INSERT INTO orders (id, user_id, status, currency, total_cents, created_at, updated_at)
+    SELECT :order_id, :user_id, :status, :currency, :total_cents, :now, :now
+    WHERE (SELECT ok FROM go)
+),
+new_lines AS (
+    INSERT INTO order_items
+        (id, order_id, position, product_id, sku, name, unit_price_cents, quantity, line_total_cents)
+    SELECT l.id, :order_id, l.position, l.product_id, l.sku, l.name, l.unit_price_cents, l.quantity,
+           l.line_total_cents
+    FROM line AS l
+    WHERE (SELECT ok FROM go)
+),
+first_change AS (
+    INSERT INTO order_status_changes (id, order_id, from_status, to_status, changed_at, changed_by)
+    SELECT :change_id, :order_id, NULL, :status, :now, :changed_by
+    WHERE (SELECT ok FROM go)
+),
+answer AS (
+    UPDATE idempotency_keys AS k
+    SET state = '{COMPLETED}', response_status = :answer_status, response_body = :answer_body
+    WHERE k.user_id = :user_id AND k.key = :idempotency_key AND (SELECT ok FROM go)
+)
+SELECT servable, claimed FROM checked
+""")  # noqa: S608 - the two constants are the repository's own
 
 
 class OrderRepository:
@@ -16,47 +127,123 @@ class OrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add(self, order: Order, *, first_change: OrderStatusChange) -> Order:
-        """Insert the order, its lines (one batched statement) and its creation record."""
-        self._session.add_all([order, first_change])
-        await self._session.flush()
-        return order
+    async def place(self, order: NewOrder, *, answer: StoredAnswer | None = None) -> Placement:
+        """Take each line's stock and record the order, its lines, its creation and the answer for its idempotency
+        key, unless a line's product is no longer active, priced, named and stocked as the order says (or the
+        key's claim was lost): then nothing is written.
+
+        On PostgreSQL this is one statement outside any transaction, and must be the unit of work's first; on
+        SQLite it joins the unit of work's transaction, which already holds the one write lock.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            return await self._place_in_one_statement(order, answer)
+        return await self._place_under_the_write_lock(order, answer)
+
+    async def _place_in_one_statement(self, order: NewOrder, answer: StoredAnswer | None) -> Placement:
+        # The lines travel as one JSON parameter: cheaper to send than an array per column.
+        lines = [
+            {
+                "id": str(line.id),
+                "position": position,
+                "product_id": str(line.product_id),
+                "sku": line.sku,
+                "name": line.name,
+                "unit_price_cents": line.unit_price_cents,
+                "quantity": line.quantity,
+                "line_total_cents": line.line_total_cents,
+            }
+            for position, line in enumerate(order.lines)
+        ]
+        params = {
+            "lines": json.dumps(lines),
+            "order_id": order.id,
+            "user_id": order.user_id,
+            "status": OrderStatus.PENDING.value,
+            "currency": order.currency,
+            "total_cents": order.total_cents,
+            "now": order.created_at,
+            "change_id": order.first_change_id,
+            "changed_by": order.user_id,
+            "idempotency_key": answer.key if answer else None,
+            "claimed_at": answer.claimed_at if answer else None,
+            "answer_status": answer.status if answer else None,
+            "answer_body": answer.body if answer else None,
+        }
+        connection = await self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        servable, claimed = (await connection.execute(PLACE_IN_ONE_STATEMENT, params)).one()
+        if not claimed:
+            return Placement.CLAIM_LOST
+        return Placement.PLACED if servable else Placement.CATALOGUE_CHANGED
+
+    async def _place_under_the_write_lock(self, order: NewOrder, answer: StoredAnswer | None) -> Placement:
+        # SQLite: the transaction holds the database's one write lock (BEGIN IMMEDIATE) from its first statement,
+        # so nothing changes between the guarded updates and the inserts.
+        lines = sorted(order.lines, key=lambda line: line.product_id)
+        take = (
+            update(Product)
+            .where(
+                Product.id == line.product_id,
+                Product.is_active.is_(True),
+                Product.stock >= line.quantity,
+                Product.price_cents == line.unit_price_cents,
+                Product.sku == line.sku,
+                Product.name == line.name,
+            )
+            .values(stock=Product.stock - line.quantity, updated_at=order.created_at)
+            .execution_options(synchronize_session=False)
+            for line in lines
+        )
+        if answer is not None and not await IdempotencyRepository(self._session).complete(
+            user_id=answer.user_id, key=answer.key, claimed_at=answer.claimed_at, status=answer.status, body=answer.body
+        ):
+            return Placement.CLAIM_LOST
+        for statement in take:
+            if not rowcount(await self._session.execute(statement)):
+                return Placement.CATALOGUE_CHANGED
+        status = OrderStatus.PENDING.value
+        await self._session.execute(
+            insert(Order).values(
+                id=order.id,
+                user_id=order.user_id,
+                status=status,
+                currency=order.currency,
+                total_cents=order.total_cents,
+                created_at=order.created_at,
+                updated_at=order.created_at,
+            )
+        )
+        await self._session.execute(
+            insert(OrderItem),
+            [
+                {
+                    "id": line.id,
+                    "order_id": order.id,
+                    "position": position,
+                    "product_id": line.product_id,
+                    "sku": line.sku,
+                    "name": line.name,
+                    "unit_price_cents": line.unit_price_cents,
+                    "quantity": line.quantity,
+                    "line_total_cents": line.line_total_cents,
+                }
+                for position, line in enumerate(order.lines)
+            ],
+        )
+        await self._session.execute(
+            insert(OrderStatusChange).values(
+                id=order.first_change_id,
+                order_id=order.id,
+                from_status=None,
+                to_status=status,
+                changed_at=order.created_at,
+                changed_by=order.user_id,
+            )
+        )
+        return Placement.PLACED
 
     async def get_with_items(self, order_id: uuid.UUID) -> Order | None:
         query = select(Order).where(Order.id == order_id).options(joinedload(Order.items))
         return (await self._session.scalars(query)).unique().one_or_none()
-
-    async def get(self, order_id: uuid.UUID) -> Order | None:
-        return await self._session.get(Order, order_id)
-
-    async def list_page(
-        self,
-        *,
-        limit: int,
-        after: tuple[datetime, uuid.UUID] | None,
-        user_id: uuid.UUID | None,
-        status: str | None,
-        created_from: datetime | None,
-        created_to: datetime | None,
-    ) -> Sequence[Order]:
-        """Newest first, keyset on (created_at, id); the page's lines come in one more query."""
-        query = (
-            select(Order)
-            .order_by(Order.created_at.desc(), Order.id.desc())
-            .limit(limit)
-            .options(selectinload(Order.items))
-        )
-        if after is not None:
-            query = query.where(tuple_(Order.created_at, Order.id) < tuple_(*after))
-        if user_id is not None:
-            query = query.where(Order.user_id == user_id)
-        if status is not None:
-            query = query.where(Order.status == status)
-        if created_from is not None:
-            query = query.where(Order.created_at >= created_from)
-        if created_to is not None:
-            query = query.where(Order.created_at < created_to)
-        return (await self._session.scalars(query)).all()
 
     async def change_status(self, order: Order, *, expected: str, new: str, now: datetime) -> bool:
         """Move the order from `expected` to `new`; False when its status is no longer `expected`.
@@ -70,7 +257,7 @@ class OrderRepository:
             .values(status=new, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        if not rowcount(result):
             return False
         # The row changed in the database; mirror it on the loaded object without a second write.
         set_committed_value(order, "status", new)
@@ -80,11 +267,3 @@ class OrderRepository:
     async def add_status_change(self, change: OrderStatusChange) -> None:
         self._session.add(change)
         await self._session.flush()
-
-    async def list_status_changes(self, *, order_id: uuid.UUID) -> Sequence[OrderStatusChange]:
-        query = (
-            select(OrderStatusChange)
-            .where(OrderStatusChange.order_id == order_id)
-            .order_by(OrderStatusChange.changed_at, OrderStatusChange.id)
-        )
-        return (await self._session.scalars(query)).all()

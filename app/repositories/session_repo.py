@@ -5,6 +5,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import LoginSession, RefreshToken
+from app.repositories.rowcount import rowcount
 
 
 class SessionRepository:
@@ -37,7 +38,7 @@ class SessionRepository:
             .values(used_at=now)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(rowcount(result))
 
     async def revoke(self, *, session_id: uuid.UUID, now: datetime, reason: str) -> None:
         await self._session.execute(

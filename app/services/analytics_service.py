@@ -13,14 +13,11 @@ from app.schemas.analytics import (
     RevenueInterval,
     RevenuePoint,
     RevenueRead,
-    StatusCounts,
     SummaryRead,
-    TopCustomer,
     TopCustomersRead,
-    TopProduct,
     TopProductsRead,
 )
-from app.services.unit_of_work import UnitOfWork
+from app.services.read_side import ReadSide
 
 DEFAULT_WINDOW = timedelta(days=30)
 # One series answers at most this many points (about 2.7 years of days); past it, ask for a coarser interval.
@@ -105,31 +102,18 @@ def _layout(window: Window, interval: RevenueInterval) -> list[date]:
     return layout
 
 
-async def get_summary(uow: UnitOfWork, *, start: datetime | None, end: datetime | None) -> SummaryRead:
+async def get_summary(reads: ReadSide, *, start: datetime | None, end: datetime | None) -> SummaryRead:
     window = resolve_window(start, end)
-    async with uow:
-        totals = await uow.analytics.order_totals(start=window.start, end=window.end)
-    return SummaryRead(
-        start=window.start,
-        end=window.end,
-        order_count=totals.order_count,
-        revenue_cents=totals.revenue_cents,
-        average_order_value_cents=totals.average_order_value_cents,
-        customer_count=totals.customer_count,
-        cancelled_count=totals.by_status["cancelled"],
-        cancellation_rate=totals.cancellation_rate,
-        by_status=StatusCounts(**totals.by_status),
-    )
+    return await reads.analytics.summary(start=window.start, end=window.end)
 
 
 async def get_revenue(
-    uow: UnitOfWork, *, start: datetime | None, end: datetime | None, interval: RevenueInterval
+    reads: ReadSide, *, start: datetime | None, end: datetime | None, interval: RevenueInterval
 ) -> RevenueRead:
     """Revenue orders per period; every period overlapping the range is present, empty ones as zeros."""
     window = resolve_window(start, end)
     layout = _layout(window, interval)
-    async with uow:
-        rows = await uow.analytics.revenue_by_period(start=window.start, end=window.end, unit=interval.value)
+    rows = await reads.analytics.revenue_by_period(start=window.start, end=window.end, unit=interval.value)
     found = {row.period_start: row for row in rows}
     points = [
         RevenuePoint(
@@ -143,36 +127,14 @@ async def get_revenue(
 
 
 async def list_top_products(
-    uow: UnitOfWork, *, start: datetime | None, end: datetime | None, limit: int
+    reads: ReadSide, *, start: datetime | None, end: datetime | None, limit: int
 ) -> TopProductsRead:
     window = resolve_window(start, end)
-    async with uow:
-        rows = await uow.analytics.top_products(start=window.start, end=window.end, limit=limit)
-    return TopProductsRead(
-        items=[
-            TopProduct(
-                product_id=row.product_id,
-                sku=row.sku,
-                name=row.name,
-                units_sold=row.units_sold,
-                revenue_cents=row.revenue_cents,
-            )
-            for row in rows
-        ]
-    )
+    return TopProductsRead(items=await reads.analytics.top_products(start=window.start, end=window.end, limit=limit))
 
 
 async def list_top_customers(
-    uow: UnitOfWork, *, start: datetime | None, end: datetime | None, limit: int
+    reads: ReadSide, *, start: datetime | None, end: datetime | None, limit: int
 ) -> TopCustomersRead:
     window = resolve_window(start, end)
-    async with uow:
-        rows = await uow.analytics.top_customers(start=window.start, end=window.end, limit=limit)
-    return TopCustomersRead(
-        items=[
-            TopCustomer(
-                user_id=row.user_id, email=row.email, order_count=row.order_count, revenue_cents=row.revenue_cents
-            )
-            for row in rows
-        ]
-    )
+    return TopCustomersRead(items=await reads.analytics.top_customers(start=window.start, end=window.end, limit=limit))

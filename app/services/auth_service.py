@@ -1,7 +1,6 @@
 """Registration, login, refresh-token rotation, logout, and the per-request token check."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -11,7 +10,9 @@ from app.core.rate_limit import LoginThrottle
 from app.core.security import PasswordHasher, TokenCodec
 from app.models import LoginSession, RefreshToken, Role, User
 from app.schemas.auth import TokenPair
-from app.schemas.user import UserCreate
+from app.schemas.user import UserCreate, UserRead
+from app.services.caller import Caller
+from app.services.read_side import ReadSide
 from app.services.unit_of_work import UnitOfWork
 
 # One message for an unknown email, a wrong password and an inactive account.
@@ -19,14 +20,6 @@ LOGIN_FAILED = "Incorrect email or password."
 REFRESH_FAILED = "The refresh token is not valid."
 EMAIL_TAKEN = "An account with this email already exists."
 MAX_EMAIL_LENGTH = 320
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The caller of an authenticated request: the user and the login session the token belongs to."""
-
-    user: User
-    session_id: uuid.UUID
 
 
 def normalize_email(email: str) -> str:
@@ -129,29 +122,36 @@ async def refresh(uow: UnitOfWork, tokens: TokenCodec, *, refresh_token: str) ->
         return pair
 
 
-async def logout(uow: UnitOfWork, tokens: TokenCodec, principal: Principal, *, refresh_token: str) -> None:
+async def logout(uow: UnitOfWork, tokens: TokenCodec, caller: Caller, *, refresh_token: str) -> None:
     """End the caller's login session, and the presented refresh token's session if it is the caller's."""
     now = datetime.now(UTC)
     async with uow:
-        await uow.sessions.revoke(session_id=principal.session_id, now=now, reason="logout")
+        await uow.sessions.revoke(session_id=caller.session_id, now=now, reason="logout")
         stored = await uow.sessions.get_refresh_token(token_hash=tokens.hash_refresh_token(refresh_token))
-        if stored is not None and stored.session_id != principal.session_id:
+        if stored is not None and stored.session_id != caller.session_id:
             other = await uow.sessions.get(stored.session_id)
-            if other is not None and other.user_id == principal.user.id:
+            if other is not None and other.user_id == caller.id:
                 await uow.sessions.revoke(session_id=other.id, now=now, reason="logout")
         await uow.commit()
 
 
-async def authenticate(uow: UnitOfWork, tokens: TokenCodec, *, access_token: str) -> Principal:
+async def authenticate(reads: ReadSide, tokens: TokenCodec, *, access_token: str) -> Caller:
     """Check an access token and, in one query, that its session and its user are still live."""
     claims = tokens.decode_access(access_token)
-    async with uow:
-        user = await uow.users.get_live_by_session(
-            user_id=claims.user_id, session_id=claims.session_id, now=datetime.now(UTC)
-        )
-    if user is None:
+    role = await reads.users.live_role(user_id=claims.user_id, session_id=claims.session_id, now=datetime.now(UTC))
+    if role is None:
         raise AuthenticationError()
-    return Principal(user=user, session_id=claims.session_id)
+    return Caller(id=claims.user_id, role=Role(role), session_id=claims.session_id)
+
+
+async def authenticate_profile(reads: ReadSide, tokens: TokenCodec, *, access_token: str) -> tuple[Caller, UserRead]:
+    """`authenticate`, and the caller's own account read by the same query."""
+    claims = tokens.decode_access(access_token)
+    found = await reads.users.live_profile(user_id=claims.user_id, session_id=claims.session_id, now=datetime.now(UTC))
+    if found is None:
+        raise AuthenticationError()
+    role, profile = found
+    return Caller(id=claims.user_id, role=Role(role), session_id=claims.session_id), profile
 
 
 async def _issue_pair(
@@ -167,6 +167,4 @@ async def _issue_pair(
         )
     )
     access = tokens.issue_access(user_id=user_id, session_id=login_session.id, now=now)
-    return TokenPair(
-        access_token=access, refresh_token=raw_refresh, expires_in=int(tokens.access_ttl.total_seconds())
-    )
+    return TokenPair(access_token=access, refresh_token=raw_refresh, expires_in=int(tokens.access_ttl.total_seconds()))

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from app.core.errors import ConflictError, InvalidInputError
 from app.models import IdempotencyKey
 from app.repositories.idempotency_repo import COMPLETED, IN_FLIGHT
+from app.repositories.order_repo import StoredAnswer
 from app.services.unit_of_work import UnitOfWork
 
 # An attempt in flight longer than this is taken for a crashed worker; its key may be taken over.
@@ -24,6 +25,7 @@ LEASE = timedelta(seconds=60)
 # Expired keys of any user deleted, at most, each time a new key is claimed.
 CLEANUP_BATCH = 100
 KEY_LOC = ("header", "Idempotency-Key")
+IN_FLIGHT_MESSAGE = "A request with this Idempotency-Key is still in flight; retry shortly."
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +88,12 @@ async def _claim_or_resolve(uow: UnitOfWork, row: IdempotencyKey, now: datetime)
             break
         if await uow.idempotency.take_over(user_id=row.user_id, key=row.key, claimed_at=existing.created_at, now=now):
             return mine
-    raise ConflictError("A request with this Idempotency-Key is still in flight; retry shortly.")
+    raise ConflictError(IN_FLIGHT_MESSAGE)
 
 
-async def complete(uow: UnitOfWork, claim: Claim, *, status: int, body: str) -> None:
-    """Store the response in the caller's transaction; 409 if the claim was taken over meanwhile."""
-    if not await uow.idempotency.complete(
-        user_id=claim.user_id, key=claim.key, claimed_at=claim.claimed_at, status=status, body=body
-    ):
-        raise ConflictError("A request with this Idempotency-Key is still in flight; retry shortly.")
+def answer(claim: Claim, *, status: int, body: str) -> StoredAnswer:
+    """The response to store on the claimed key, in the same write as the work it answers."""
+    return StoredAnswer(user_id=claim.user_id, key=claim.key, claimed_at=claim.claimed_at, status=status, body=body)
 
 
 async def release(uow: UnitOfWork, claim: Claim) -> None:

@@ -1,22 +1,29 @@
 """Placing orders and reading them: prices come from the catalogue, stock is taken with the order."""
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import NoReturn
 
 from app.core.errors import AppError, ConflictError, InvalidInputError, NotFoundError
 from app.core.pagination import decode_cursor, encode_cursor
-from app.models import Order, OrderItem, OrderStatus, OrderStatusChange, Product, Role
+from app.models import OrderStatus
+from app.queries.orders import OrderFilter
+from app.repositories.order_repo import NewLine, NewOrder, Placement
 from app.schemas.common import Page
-from app.schemas.order import OrderCreate, OrderHistory, OrderRead, StatusChangeRead
+from app.schemas.order import OrderCreate, OrderHistory, OrderItemRead, OrderRead
+from app.schemas.product import ProductRead
 from app.services import idempotency_service
-from app.services.auth_service import Principal
-from app.services.idempotency_service import StoredResponse
+from app.services.caller import Caller
+from app.services.idempotency_service import Claim, StoredResponse
+from app.services.read_side import ReadSide
 from app.services.unit_of_work import UnitOfWork
 
 IDEMPOTENCY_SCOPE = "POST /orders"
 CREATED = 201
+# A placement starts again when a product changed between its unlocked read and the guarded write.
+PLACEMENT_ATTEMPTS = 3
+NO_SUCH_ORDER = "No such order."
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +34,8 @@ class PlacedOrder:
 
 async def place_order(
     uow: UnitOfWork,
-    principal: Principal,
+    reads: ReadSide,
+    caller: Caller,
     data: OrderCreate,
     *,
     currency: str,
@@ -40,14 +48,11 @@ async def place_order(
     """
     _refuse_repeated_products(data)
     if idempotency_key is None:
-        async with uow:
-            order = await _place(uow, principal, data, currency)
-            await uow.commit()
-        return PlacedOrder(order)
+        return PlacedOrder(await _place(uow, reads, caller, data, currency, claim=None))
 
     outcome = await idempotency_service.claim(
         uow,
-        user_id=principal.user.id,
+        user_id=caller.id,
         key=idempotency_key,
         request_hash=idempotency_service.request_hash(IDEMPOTENCY_SCOPE, data),
         ttl=key_ttl,
@@ -55,13 +60,10 @@ async def place_order(
     if isinstance(outcome, StoredResponse):
         return PlacedOrder(OrderRead.model_validate_json(outcome.body), replayed=True)
     try:
-        async with uow:
-            order = await _place(uow, principal, data, currency)
-            await idempotency_service.complete(uow, outcome, status=CREATED, body=order.model_dump_json())
-            await uow.commit()
+        order = await _place(uow, reads, caller, data, currency, claim=outcome)
     except AppError:
-        # The order's transaction rolled back, so nothing happened: free the key for a retry.
-        # Other failures keep it in flight (the commit may have landed) until the lease runs out.
+        # The order was not written, so nothing happened: free the key for a retry.
+        # Other failures keep it in flight (the write may have landed) until the lease runs out.
         await idempotency_service.release(uow, outcome)
         raise
     return PlacedOrder(order)
@@ -79,69 +81,32 @@ def _refuse_repeated_products(data: OrderCreate) -> None:
         seen.add(line.product_id)
 
 
-async def _place(uow: UnitOfWork, principal: Principal, data: OrderCreate, currency: str) -> OrderRead:
-    now = datetime.now(UTC)
-    taken = await _take_stock(uow, data, now)
-    order = _new_order(principal, data, taken, currency, now)
-    first_change = OrderStatusChange(
-        id=uuid.uuid4(),
-        order_id=order.id,
-        from_status=None,
-        to_status=OrderStatus.PENDING,
-        changed_at=now,
-        changed_by=principal.user.id,
-    )
-    await uow.orders.add(order, first_change=first_change)
-    return OrderRead.model_validate(order)
+async def _place(
+    uow: UnitOfWork, reads: ReadSide, caller: Caller, data: OrderCreate, currency: str, *, claim: Claim | None
+) -> OrderRead:
+    """Read the lines' products without a lock and price the order from them; then take the stock and write the
+    order in one guarded step. If a product changed between the two (sold out, repriced, withdrawn), start again
+    from the new catalogue: a refusal is then explained by what it shows."""
+    for _ in range(PLACEMENT_ATTEMPTS):
+        catalogue = await reads.products.get_many(line.product_id for line in data.items)
+        _refuse_unservable(data, catalogue)
+        order = _price(caller, data, catalogue, currency, datetime.now(UTC))
+        placed = _as_read(order)
+        answer = idempotency_service.answer(claim, status=CREATED, body=placed.model_dump_json()) if claim else None
+        async with uow:
+            outcome = await uow.orders.place(order, answer=answer)
+            if outcome is Placement.PLACED:
+                await uow.commit()
+                return placed
+        if outcome is Placement.CLAIM_LOST:
+            raise ConflictError(idempotency_service.IN_FLIGHT_MESSAGE)
+    raise ConflictError("The catalogue kept changing while the order was placed; try again.")
 
 
-async def _take_stock(uow: UnitOfWork, data: OrderCreate, now: datetime) -> dict[uuid.UUID, Product]:
-    """Each line's product as it was when its stock was taken; raises (and so rolls back) on the first refusal."""
-    quantities = {line.product_id: line.quantity for line in data.items}
-    taken: dict[uuid.UUID, Product] = {}
-    # Always lock products in id order, so two orders sharing products wait for each other
-    # instead of deadlocking.
-    for product_id in sorted(quantities):
-        product = await uow.products.take_stock(product_id=product_id, quantity=quantities[product_id], now=now)
-        if product is None:
-            await _explain_refusal(uow, data, product_id)
-        taken[product_id] = product
-    return taken
-
-
-def _new_order(
-    principal: Principal, data: OrderCreate, taken: dict[uuid.UUID, Product], currency: str, now: datetime
-) -> Order:
-    items = [
-        OrderItem(
-            id=uuid.uuid4(),
-            position=position,
-            product_id=line.product_id,
-            sku=taken[line.product_id].sku,
-            name=taken[line.product_id].name,
-            unit_price_cents=taken[line.product_id].price_cents,
-            quantity=line.quantity,
-            line_total_cents=taken[line.product_id].price_cents * line.quantity,
-        )
-        for position, line in enumerate(data.items)
-    ]
-    return Order(
-        id=uuid.uuid4(),
-        user_id=principal.user.id,
-        status=OrderStatus.PENDING,
-        currency=currency,
-        total_cents=sum(item.line_total_cents for item in items),
-        created_at=now,
-        updated_at=now,
-        items=items,
-    )
-
-
-async def _explain_refusal(uow: UnitOfWork, data: OrderCreate, failed_id: uuid.UUID) -> NoReturn:
-    """Raise why a line could not be taken: 422 for an unknown or inactive product, else 409 stock."""
-    products = {p.id: p for p in await uow.products.get_many(product_ids=[line.product_id for line in data.items])}
+def _refuse_unservable(data: OrderCreate, catalogue: Mapping[uuid.UUID, ProductRead]) -> None:
+    """422 for the first unknown or inactive product; else 409 naming every line that is short of stock."""
     for index, line in enumerate(data.items):
-        product = products.get(line.product_id)
+        product = catalogue.get(line.product_id)
         if product is None or not product.is_active:
             # One message for both, so customers cannot probe for hidden products.
             raise InvalidInputError(
@@ -149,26 +114,93 @@ async def _explain_refusal(uow: UnitOfWork, data: OrderCreate, failed_id: uuid.U
                 loc=["body", "items", index, "product_id"],
                 error_type="product_unavailable",
             )
-    failed = products[failed_id]
-    raise ConflictError(f"Insufficient stock for product {failed.sku} ({failed.id}).")
+    short = [
+        (index, catalogue[line.product_id])
+        for index, line in enumerate(data.items)
+        if catalogue[line.product_id].stock < line.quantity
+    ]
+    if short:
+        names = ", ".join(f"{product.sku} ({product.id})" for _, product in short)
+        raise ConflictError(
+            f"Insufficient stock for product {names}.",
+            errors=[
+                {
+                    "loc": ["body", "items", index, "quantity"],
+                    "msg": f"Only {product.stock} of {product.sku} in stock.",
+                    "type": "insufficient_stock",
+                }
+                for index, product in short
+            ],
+        )
 
 
-async def get_order(uow: UnitOfWork, principal: Principal, order_id: uuid.UUID) -> OrderRead:
-    async with uow:
-        order = await uow.orders.get_with_items(order_id)
-    return OrderRead.model_validate(visible(principal, order))
+def _price(
+    caller: Caller, data: OrderCreate, catalogue: Mapping[uuid.UUID, ProductRead], currency: str, now: datetime
+) -> NewOrder:
+    """The order as the catalogue prices it now: each line at its product's price, the total their sum."""
+    lines = tuple(
+        NewLine(
+            id=uuid.uuid4(),
+            product_id=line.product_id,
+            sku=catalogue[line.product_id].sku,
+            name=catalogue[line.product_id].name,
+            unit_price_cents=catalogue[line.product_id].price_cents,
+            quantity=line.quantity,
+            line_total_cents=catalogue[line.product_id].price_cents * line.quantity,
+        )
+        for line in data.items
+    )
+    return NewOrder(
+        id=uuid.uuid4(),
+        user_id=caller.id,
+        currency=currency,
+        total_cents=sum(line.line_total_cents for line in lines),
+        created_at=now,
+        lines=lines,
+        first_change_id=uuid.uuid4(),
+    )
 
 
-async def get_history(uow: UnitOfWork, principal: Principal, order_id: uuid.UUID) -> OrderHistory:
-    async with uow:
-        visible(principal, await uow.orders.get(order_id))
-        changes = await uow.orders.list_status_changes(order_id=order_id)
-    return OrderHistory(items=[StatusChangeRead.model_validate(change) for change in changes])
+def _as_read(order: NewOrder) -> OrderRead:
+    return OrderRead(
+        id=order.id,
+        user_id=order.user_id,
+        status=OrderStatus.PENDING,
+        currency=order.currency,
+        total_cents=order.total_cents,
+        items=[
+            OrderItemRead(
+                product_id=line.product_id,
+                sku=line.sku,
+                name=line.name,
+                unit_price_cents=line.unit_price_cents,
+                quantity=line.quantity,
+                line_total_cents=line.line_total_cents,
+            )
+            for line in order.lines
+        ],
+        created_at=order.created_at,
+        updated_at=order.created_at,
+    )
+
+
+async def get_order(reads: ReadSide, caller: Caller, order_id: uuid.UUID) -> OrderRead:
+    order = await reads.orders.get(order_id)
+    if order is None or not can_see(caller, order.user_id):
+        raise NotFoundError(NO_SUCH_ORDER)
+    return order
+
+
+async def get_history(reads: ReadSide, caller: Caller, order_id: uuid.UUID) -> OrderHistory:
+    found = await reads.orders.get_history(order_id)
+    if found is None or not can_see(caller, found[0]):
+        raise NotFoundError(NO_SUCH_ORDER)
+    return found[1]
 
 
 async def list_orders(
-    uow: UnitOfWork,
-    principal: Principal,
+    reads: ReadSide,
+    caller: Caller,
     *,
     limit: int,
     cursor: str | None,
@@ -178,30 +210,23 @@ async def list_orders(
     user_id: uuid.UUID | None = None,
 ) -> Page[OrderRead]:
     """Newest first. Customers get only their own orders; only admins may filter by `user_id`."""
-    if principal.user.role != Role.ADMIN:
+    if not caller.is_admin:
         if user_id is not None:
             raise InvalidInputError(
                 "Only admins may filter by user_id.", loc=["query", "user_id"], error_type="admin_only_filter"
             )
-        user_id = principal.user.id
+        user_id = caller.id
     created_from, created_to = _as_utc(created_from, "created_from"), _as_utc(created_to, "created_to")
     if created_from is not None and created_to is not None and created_to <= created_from:
         raise InvalidInputError(
             "created_to must be later than created_from.", loc=["query", "created_to"], error_type="range_empty"
         )
     after = decode_cursor(cursor, datetime, uuid.UUID) if cursor else None
-    async with uow:
-        rows = await uow.orders.list_page(
-            limit=limit + 1,
-            after=after,  # type: ignore[arg-type]
-            user_id=user_id,
-            status=status,
-            created_from=created_from,
-            created_to=created_to,
-        )
+    where = OrderFilter(user_id=user_id, status=status, created_from=created_from, created_to=created_to)
+    rows = await reads.orders.list_page(where=where, after=after, limit=limit + 1)  # type: ignore[arg-type]
     items, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
-    return Page[OrderRead](items=[OrderRead.model_validate(order) for order in items], next_cursor=next_cursor)
+    return Page[OrderRead](items=items, next_cursor=next_cursor)
 
 
 def _as_utc(moment: datetime | None, field: str) -> datetime | None:
@@ -216,8 +241,6 @@ def _as_utc(moment: datetime | None, field: str) -> datetime | None:
         ) from exc
 
 
-def visible(principal: Principal, order: Order | None) -> Order:
-    """The order if the caller may see it; someone else's order is as absent as a missing one."""
-    if order is None or (principal.user.role != Role.ADMIN and order.user_id != principal.user.id):
-        raise NotFoundError("No such order.")
-    return order
+def can_see(caller: Caller, owner_id: uuid.UUID) -> bool:
+    """Admins see every order; anyone else only their own, and someone else's is as absent as a missing one."""
+    return caller.is_admin or owner_id == caller.id

@@ -4,11 +4,11 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from app.core.errors import ConflictError, PermissionDeniedError
-from app.models import OrderStatus, OrderStatusChange, Role
+from app.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from app.models import OrderStatus, OrderStatusChange
 from app.schemas.order import OrderRead
-from app.services.auth_service import Principal
-from app.services.order_service import visible
+from app.services.caller import Caller
+from app.services.order_service import NO_SUCH_ORDER, can_see
 from app.services.unit_of_work import UnitOfWork
 
 ALLOWED_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
@@ -22,36 +22,33 @@ def can_transition(current: str, new: str) -> bool:
     return new in ALLOWED_TRANSITIONS.get(OrderStatus(current), frozenset())
 
 
-async def cancel_order(uow: UnitOfWork, principal: Principal, order_id: uuid.UUID) -> OrderRead:
+async def cancel_order(uow: UnitOfWork, caller: Caller, order_id: uuid.UUID) -> OrderRead:
     """Cancel a pending or paid order of the caller's (or any, for admins) and put its stock back."""
-    return await _move(uow, principal, order_id, OrderStatus.CANCELLED)
+    return await _move(uow, caller, order_id, OrderStatus.CANCELLED)
 
 
-async def change_status(
-    uow: UnitOfWork, principal: Principal, order_id: uuid.UUID, new_status: OrderStatus
-) -> OrderRead:
+async def change_status(uow: UnitOfWork, caller: Caller, order_id: uuid.UUID, new_status: OrderStatus) -> OrderRead:
     """Move any order along the state machine (admins); cancelling this way restocks too."""
-    if principal.user.role != Role.ADMIN:
+    if not caller.is_admin:
         raise PermissionDeniedError("This action needs the admin role.")
-    return await _move(uow, principal, order_id, new_status)
+    return await _move(uow, caller, order_id, new_status)
 
 
-async def _move(uow: UnitOfWork, principal: Principal, order_id: uuid.UUID, new: OrderStatus) -> OrderRead:
+async def _move(uow: UnitOfWork, caller: Caller, order_id: uuid.UUID, new: OrderStatus) -> OrderRead:
     async with uow:
-        order = visible(principal, await uow.orders.get_with_items(order_id))
+        order = await uow.orders.get_with_items(order_id)
+        if order is None or not can_see(caller, order.user_id):
+            raise NotFoundError(NO_SUCH_ORDER)
         # Read after the status: the change that produced it committed earlier, with an earlier
         # time, so the history's times follow its order.
         now = datetime.now(UTC)
         current = order.status
         if not can_transition(current, new):
-            raise ConflictError(f"An order cannot go from {current} to {new}.")
+            allowed = sorted(ALLOWED_TRANSITIONS.get(OrderStatus(current), ()))
+            raise ConflictError(f"An order cannot go from {current} to {new}.", allowed=allowed)
         # Guarded on the status just read: of two concurrent changes, only one matches.
         if not await uow.orders.change_status(order, expected=current, new=new, now=now):
             raise ConflictError("The order was changed by another request; read it again.")
-        if new == OrderStatus.CANCELLED:
-            # Same id order as placing takes stock in, so restocking never deadlocks with it.
-            for item in sorted(order.items, key=lambda line: line.product_id):
-                await uow.products.put_back_stock(product_id=item.product_id, quantity=item.quantity, now=now)
         await uow.orders.add_status_change(
             OrderStatusChange(
                 id=uuid.uuid4(),
@@ -59,8 +56,11 @@ async def _move(uow: UnitOfWork, principal: Principal, order_id: uuid.UUID, new:
                 from_status=current,
                 to_status=new,
                 changed_at=now,
-                changed_by=principal.user.id,
+                changed_by=caller.id,
             )
         )
+        if new == OrderStatus.CANCELLED:
+            # Last before the commit, so the products' row locks are held briefly.
+            await uow.products.put_back_stock({item.product_id: item.quantity for item in order.items}, now=now)
         await uow.commit()
     return OrderRead.model_validate(order)

@@ -7,17 +7,18 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import ConflictError, NotFoundError
 from app.core.pagination import decode_cursor, encode_cursor
-from app.models import Product, Role
+from app.models import Product
 from app.schemas.common import Page
 from app.schemas.product import ProductCreate, ProductRead, ProductUpdate
-from app.services.auth_service import Principal
+from app.services.caller import Caller
+from app.services.read_side import ReadSide
 from app.services.unit_of_work import UnitOfWork
 
 SKU_TAKEN = "A product with this SKU already exists."
 
 
-def _sees_inactive(viewer: Principal | None) -> bool:
-    return viewer is not None and viewer.user.role == Role.ADMIN
+def _sees_inactive(viewer: Caller | None) -> bool:
+    return viewer is not None and viewer.is_admin
 
 
 def _read(product: Product, currency: str) -> ProductRead:
@@ -71,30 +72,26 @@ async def update_product(uow: UnitOfWork, product_id: uuid.UUID, data: ProductUp
     return _read(product, currency)
 
 
-async def get_product(
-    uow: UnitOfWork, viewer: Principal | None, product_id: uuid.UUID, *, currency: str
-) -> ProductRead:
+async def get_product(reads: ReadSide, viewer: Caller | None, product_id: uuid.UUID) -> ProductRead:
     """One product; an inactive one exists only for admins."""
-    async with uow:
-        product = await uow.products.get(product_id)
+    product = await reads.products.get(product_id)
     if product is None or (not product.is_active and not _sees_inactive(viewer)):
         raise NotFoundError("No such product.")
-    return _read(product, currency)
+    return product
 
 
 async def list_products(
-    uow: UnitOfWork, viewer: Principal | None, *, limit: int, cursor: str | None, q: str | None, currency: str
+    reads: ReadSide, viewer: Caller | None, *, limit: int, cursor: str | None, q: str | None
 ) -> Page[ProductRead]:
     """By name; `q` is a case-insensitive substring of it. Inactive products are listed for admins only."""
     after = decode_cursor(cursor, uuid.UUID)[0] if cursor else None
-    async with uow:
-        rows = await uow.products.list_page(
-            limit=limit + 1,
-            after_id=after,  # type: ignore[arg-type]
-            name_contains=q,
-            include_inactive=_sees_inactive(viewer),
-        )
+    rows = await reads.products.list_page(
+        name_contains=q,
+        after_id=after,  # type: ignore[arg-type]
+        include_inactive=_sees_inactive(viewer),
+        limit=limit + 1,
+    )
     items, more = rows[:limit], len(rows) > limit
     # The last product's id only: names can be longer than a cursor may be.
     next_cursor = encode_cursor(items[-1].id) if more else None
-    return Page[ProductRead](items=[_read(product, currency) for product in items], next_cursor=next_cursor)
+    return Page[ProductRead](items=items, next_cursor=next_cursor)

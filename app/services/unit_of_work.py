@@ -5,7 +5,6 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.repositories.analytics_repo import AnalyticsRepository
 from app.repositories.idempotency_repo import IdempotencyRepository
 from app.repositories.order_repo import OrderRepository
 from app.repositories.product_repo import ProductRepository
@@ -21,7 +20,6 @@ class UnitOfWork:
     products: ProductRepository
     orders: OrderRepository
     idempotency: IdempotencyRepository
-    analytics: AnalyticsRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -33,7 +31,6 @@ class UnitOfWork:
         self.products = ProductRepository(self._session)
         self.orders = OrderRepository(self._session)
         self.idempotency = IdempotencyRepository(self._session)
-        self.analytics = AnalyticsRepository(self._session)
         return self
 
     async def __aexit__(

@@ -9,28 +9,31 @@ from app.core.security import PasswordHasher
 from app.models import Role, User
 from app.schemas.common import Page
 from app.schemas.user import PasswordChange, UserAdminUpdate, UserRead, UserUpdateMe
-from app.services.auth_service import Principal, normalize_email
+from app.services.auth_service import normalize_email
+from app.services.caller import Caller
+from app.services.read_side import ReadSide
 from app.services.unit_of_work import UnitOfWork
 
 
-async def update_me(uow: UnitOfWork, principal: Principal, data: UserUpdateMe) -> User:
+async def update_me(uow: UnitOfWork, caller: Caller, data: UserUpdateMe) -> User:
     async with uow:
-        user = await _get(uow, principal.user.id)
+        user = await _get(uow, caller.id)
         user.full_name = data.full_name
         await uow.commit()
         return user
 
 
-async def change_password(uow: UnitOfWork, hasher: PasswordHasher, principal: Principal, data: PasswordChange) -> None:
+async def change_password(uow: UnitOfWork, hasher: PasswordHasher, caller: Caller, data: PasswordChange) -> None:
     """Set a new password and revoke every session of the user, this one included."""
-    checked_hash = principal.user.password_hash
+    async with uow:
+        checked_hash = (await _get(uow, caller.id)).password_hash
     # Both argon2 steps run before the transaction, so they hold no connection or lock.
     valid, _ = await hasher.verify(data.current_password, checked_hash)
     if not valid:
         raise BadRequestError("The current password is not correct.")
     new_hash = await hasher.hash(data.new_password)
     async with uow:
-        user = await _get(uow, principal.user.id, for_update=True)
+        user = await _get(uow, caller.id, for_update=True)
         if user.password_hash != checked_hash:
             raise ConflictError("The password was changed meanwhile; sign in again.")
         user.password_hash = new_hash
@@ -38,26 +41,25 @@ async def change_password(uow: UnitOfWork, hasher: PasswordHasher, principal: Pr
         await uow.commit()
 
 
-async def list_users(uow: UnitOfWork, *, limit: int, cursor: str | None, email: str | None) -> Page[UserRead]:
+async def list_users(reads: ReadSide, *, limit: int, cursor: str | None, email: str | None) -> Page[UserRead]:
     after = decode_cursor(cursor, datetime, uuid.UUID) if cursor else None
-    async with uow:
-        rows = await uow.users.list_page(limit=limit + 1, after=after, email_contains=email)  # type: ignore[arg-type]
+    rows = await reads.users.list_page(email_contains=email, after=after, limit=limit + 1)  # type: ignore[arg-type]
     items, more = rows[:limit], len(rows) > limit
     next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
-    return Page[UserRead](items=[UserRead.model_validate(user) for user in items], next_cursor=next_cursor)
+    return Page[UserRead](items=items, next_cursor=next_cursor)
 
 
-async def get_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
-    async with uow:
-        return await _get(uow, user_id)
+async def get_user(reads: ReadSide, user_id: uuid.UUID) -> UserRead:
+    user = await reads.users.get(user_id)
+    if user is None:
+        raise NotFoundError("No such user.")
+    return user
 
 
-async def admin_update(uow: UnitOfWork, principal: Principal, user_id: uuid.UUID, data: UserAdminUpdate) -> User:
+async def admin_update(uow: UnitOfWork, caller: Caller, user_id: uuid.UUID, data: UserAdminUpdate) -> User:
     """Change a user's name, role or status; an admin can neither demote nor deactivate themself."""
     changes = data.model_dump(exclude_unset=True)
-    if user_id == principal.user.id and (
-        changes.get("role") not in (None, Role.ADMIN) or changes.get("is_active") is False
-    ):
+    if user_id == caller.id and (changes.get("role") not in (None, Role.ADMIN) or changes.get("is_active") is False):
         raise ConflictError("Admins cannot demote or deactivate themselves.")
     async with uow:
         user = await _get(uow, user_id, for_update=True)

@@ -1,7 +1,7 @@
 """Helpers for the catalogue and order tests: make products and orders through the API, watch the pool."""
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +9,9 @@ from typing import Any
 from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import event
+
+from app.db.reader import Reader, ReadQuery
+from app.services.read_side import ReadSide
 
 
 async def make_product(client: AsyncClient, admin: Any, **fields: Any) -> dict[str, Any]:
@@ -83,3 +86,41 @@ def watch_connections(app: FastAPI) -> Iterator[PoolWatch]:
     finally:
         event.remove(pool, "checkout", on_checkout)
         event.remove(pool, "checkin", on_checkin)
+
+
+class RecordingReader:
+    """A Reader that records each statement the read side sends, then runs it on the real one."""
+
+    def __init__(self, inner: Reader) -> None:
+        self.inner = inner
+        self.statements: list[str] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.inner.dialect
+
+    async def all(self, query: ReadQuery, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+        self.statements.append(query.compiled(self.dialect)[0])
+        return await self.inner.all(query, params)
+
+    async def one(self, query: ReadQuery, params: Mapping[str, Any] | None = None) -> Any:
+        self.statements.append(query.compiled(self.dialect)[0])
+        return await self.inner.one(query, params)
+
+    async def open(self) -> None:
+        await self.inner.open()
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+@contextmanager
+def recording_reads(app: FastAPI) -> Iterator[RecordingReader]:
+    """Every statement the app's read side sends meanwhile, in order."""
+    original = app.state.read_side
+    recorder = RecordingReader(app.state.reader)
+    app.state.read_side = ReadSide(recorder, currency=app.state.settings.currency)
+    try:
+        yield recorder
+    finally:
+        app.state.read_side = original

@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import select, text, update
 
 from app.models import Order, OrderItem, ProductSalesDaily
-from app.repositories.analytics_repo import AnalyticsRepository
 from tests.integration.analytics_data import REVENUE, STATUSES, AnalyticsData, Line, PlacedOrder, utc
 
 
@@ -137,15 +136,3 @@ async def test_migration_creates_the_covering_index_the_model_declares(app, data
         else:
             sql = await connection.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'ix_orders_created_at_id'"))
             assert "(created_at, id)" in sql
-
-
-async def test_analytics_leave_the_connection_as_they_found_it(app, database):
-    """On PostgreSQL the repository forces custom plans around its statements, and must reset that."""
-    async with app.state.session_factory() as session:
-        before = (
-            (await session.execute(text("SHOW plan_cache_mode"))).scalar() if database.backend == "postgresql" else None
-        )
-        totals = await AnalyticsRepository(session).order_totals(start=utc(2026, 1, 1), end=utc(2026, 2, 1))
-        assert totals.order_count == 0
-        if database.backend == "postgresql":
-            assert (await session.execute(text("SHOW plan_cache_mode"))).scalar() == before == "auto"

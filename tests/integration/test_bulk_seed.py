@@ -9,7 +9,7 @@ from passlib.hash import argon2
 from sqlalchemy import create_engine, text
 
 from app.config import Settings
-from app.db.session import sync_url
+from app.db.connect import sync_url
 from scripts import bulk_seed
 from tests.conftest import make_settings
 from tests.integration.analytics_data import iso

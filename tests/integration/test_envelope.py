@@ -100,9 +100,7 @@ async def test_declared_length_over_1_mib_is_413_before_parsing(client):
 
 async def test_declared_length_alone_is_enough_for_413(client):
     # The limit is decided on Content-Length before a byte of the body is read.
-    response = await client.post(
-        "/auth/register", content=b"{}", headers={"Content-Length": str(MAX_BODY_BYTES + 1)}
-    )
+    response = await client.post("/auth/register", content=b"{}", headers={"Content-Length": str(MAX_BODY_BYTES + 1)})
     assert_problem(response, 413)
 
 

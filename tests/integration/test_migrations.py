@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from app.db.session import sync_url
+from app.db.connect import sync_url
 from app.models import Base
 from tests.conftest import (
     BACKENDS,

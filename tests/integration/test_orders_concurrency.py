@@ -196,3 +196,58 @@ async def test_twins_and_strangers_race_for_the_last_units(app, client, admin, c
     assert len([o for o in orders if o["user_id"] == customer.id]) <= 1
     assert len(orders) <= 3
     assert await stock_of(client, admin, product["id"]) == 3 - len(orders)
+
+
+async def test_a_sale_on_a_few_products_never_oversells_nor_deadlocks(app, client, admin, register):
+    """The hot catalogue: many buyers of two-line orders over four scarce products, lines in either order."""
+    stocks = [7, 9, 11, 13]
+    products = [await make_product(client, admin, stock=stock) for stock in stocks]
+    buyers = [await register() for _ in range(4)]
+    orders = []
+    for number in range(40):
+        first, second = products[number % 4], products[(number + 1 + number // 4) % 4]
+        if first is second:
+            second = products[(number + 2) % 4]
+        lines = [(first["id"], 1 + number % 3), (second["id"], 1 + number % 2)]
+        orders.append((buyers[number % 4], lines if number % 2 else lines[::-1]))
+
+    with watch_connections(app) as pool:
+        responses = await asyncio.gather(*(place(client, buyer, *lines) for buyer, lines in orders))
+
+    assert pool.peak > 1
+    assert set(_statuses(responses)) <= {201, 409}, [r.text for r in responses if r.status_code not in (201, 409)]
+    assert _statuses(responses)[201] > 0 and _statuses(responses)[409] > 0
+    sold = Counter[str]()
+    for (_, lines), response in zip(orders, responses, strict=True):
+        if response.status_code == 201:
+            sold.update({product_id: quantity for product_id, quantity in lines})
+            assert [line["quantity"] for line in response.json()["items"]] == [q for _, q in lines]
+        else:
+            shortages = assert_problem(response, 409)["errors"]
+            assert shortages and all(error["type"] == "insufficient_stock" for error in shortages)
+    for product, stock in zip(products, stocks, strict=True):
+        assert sold[product["id"]] <= stock
+        assert await stock_of(client, admin, product["id"]) == stock - sold[product["id"]]
+    placed = await all_orders(client, admin)
+    assert len(placed) == _statuses(responses)[201]
+    assert sum(line["quantity"] for order in placed for line in order["items"]) == sum(sold.values())
+
+
+async def test_orders_racing_a_price_change_are_priced_at_one_price_or_the_other(app, client, admin, customer):
+    product = await make_product(client, admin, stock=1000, price_cents=500)
+
+    responses = await asyncio.gather(
+        *(place(client, customer, (product["id"], 2)) for _ in range(15)),
+        client.patch(f"/products/{product['id']}", json={"price_cents": 700}, headers=admin.headers),
+        *(place(client, customer, (product["id"], 2)) for _ in range(15)),
+    )
+
+    assert all(response.status_code in (200, 201) for response in responses), [r.text for r in responses]
+    placed = [response.json() for response in responses if response.status_code == 201]
+    for order in placed:
+        [line] = order["items"]
+        assert (line["unit_price_cents"], line["line_total_cents"], order["total_cents"]) in {
+            (500, 1000, 1000),
+            (700, 1400, 1400),
+        }
+    assert await stock_of(client, admin, product["id"]) == 1000 - 2 * len(placed)

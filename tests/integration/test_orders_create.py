@@ -76,10 +76,29 @@ async def test_insufficient_stock_is_409_naming_the_product_and_changes_nothing(
 
     problem = assert_problem(response, 409)
     assert "SCARCE-1" in problem["detail"] and scarce["id"] in problem["detail"]
+    assert problem["errors"] == [
+        {"loc": ["body", "items", 1, "quantity"], "msg": "Only 2 of SCARCE-1 in stock.", "type": "insufficient_stock"}
+    ]
     assert await stock_of(client, admin, plenty["id"]) == 50
     assert await stock_of(client, admin, scarce["id"]) == 2
     assert await all_orders(client, customer) == []
     assert await all_orders(client, admin) == []
+
+
+async def test_insufficient_stock_names_every_short_line(client, admin, customer):
+    empty = await make_product(client, admin, sku="EMPTY-1", stock=0)
+    plenty = await make_product(client, admin, stock=50)
+    scarce = await make_product(client, admin, sku="SCARCE-2", stock=1)
+
+    response = await place(client, customer, (scarce["id"], 2), (plenty["id"], 1), (empty["id"], 1))
+
+    problem = assert_problem(response, 409)
+    assert [(error["loc"], error["type"]) for error in problem["errors"]] == [
+        (["body", "items", 0, "quantity"], "insufficient_stock"),
+        (["body", "items", 2, "quantity"], "insufficient_stock"),
+    ]
+    assert "SCARCE-2" in problem["detail"] and "EMPTY-1" in problem["detail"]
+    assert await stock_of(client, admin, plenty["id"]) == 50
 
 
 async def test_order_needs_a_token(client, admin):

@@ -53,7 +53,8 @@ async def test_state_machine(client, admin, customer, current, new):
         expected_stock = stock_before + 2 if new == "cancelled" else stock_before
         assert await stock_of(client, admin, product["id"]) == expected_stock
     else:
-        assert_problem(response, 409)
+        problem = assert_problem(response, 409)
+        assert problem["allowed"] == sorted(after for before, after in ALLOWED if before == current)
         assert (await client.get(f"/orders/{order['id']}", headers=admin.headers)).json()["status"] == current
         assert await stock_of(client, admin, product["id"]) == stock_before
 

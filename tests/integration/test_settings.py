@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from app.config import Settings
 from app.core.security import TokenCodec, resolve_signing_key
-from app.db.session import async_url, sync_url
+from app.db.connect import async_url, sync_url
 from tests.conftest import ROOT
 
 GOOD_KEY = "k" * 16 + uuid.uuid4().hex  # 48 bytes

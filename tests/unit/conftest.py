@@ -2,12 +2,18 @@
 
 import pytest
 
-from tests.unit.fakes import FakeHasher, FakeUnitOfWork
+from tests.unit.fakes import FakeHasher, FakeReadSide, FakeUnitOfWork
 
 
 @pytest.fixture
 def uow() -> FakeUnitOfWork:
     return FakeUnitOfWork()
+
+
+@pytest.fixture
+def reads(uow: FakeUnitOfWork) -> FakeReadSide:
+    """The read side over the same rows as `uow`."""
+    return FakeReadSide(uow.store)
 
 
 @pytest.fixture

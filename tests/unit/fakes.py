@@ -1,23 +1,57 @@
-"""In-memory stand-ins for the unit of work, its repositories, the password hasher and the throttle.
+"""In-memory stand-ins: one store of rows, the unit of work and its repositories over it, the read side over it,
+the password hasher and the throttle.
 
-They keep the storage contracts the services rely on (unique emails, a refresh token spent once,
-revocation by session or user) and record what happened: commits, hashing, failed logins.
+They keep the storage contracts the services rely on (unique emails, a refresh token spent once, a guarded stock
+decrement and status change, one row per idempotency key) and record what happened: commits and rollbacks,
+hashing inside or outside a transaction, the order in which stock rows were touched, the reads asked for.
 """
 
+import copy
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from app.models import LoginSession, RefreshToken, Role, User
+from app.models import (
+    IdempotencyKey,
+    LoginSession,
+    Order,
+    OrderItem,
+    OrderStatus,
+    OrderStatusChange,
+    Product,
+    RefreshToken,
+    Role,
+    User,
+)
+from app.queries.orders import OrderFilter
+from app.repositories.order_repo import NewOrder, Placement, StoredAnswer
+from app.schemas.order import OrderHistory, OrderRead, StatusChangeRead
+from app.schemas.product import ProductRead
+from app.schemas.user import UserRead
+from app.services.caller import Caller
+
+
+@dataclass
+class Store:
+    users: dict[uuid.UUID, User] = field(default_factory=dict)
+    sessions: dict[uuid.UUID, LoginSession] = field(default_factory=dict)
+    tokens: dict[uuid.UUID, RefreshToken] = field(default_factory=dict)
+    products: dict[uuid.UUID, Product] = field(default_factory=dict)
+    orders: dict[uuid.UUID, Order] = field(default_factory=dict)
+    changes: list[OrderStatusChange] = field(default_factory=list)
+    idempotency: dict[tuple[uuid.UUID, str], IdempotencyKey] = field(default_factory=dict)
+
+
+# --- the write side -------------------------------------------------------------------------------
 
 
 class FakeUserRepository:
-    def __init__(self, uow: "FakeUnitOfWork") -> None:
-        self._uow = uow
-        self.rows: dict[uuid.UUID, User] = {}
+    def __init__(self, store: Store) -> None:
+        self.rows = store.users
         self.lose_race_on_add = False
         self.locked: list[uuid.UUID] = []
 
@@ -30,25 +64,6 @@ class FakeUserRepository:
 
     async def get_by_email(self, *, email: str) -> User | None:
         return next((user for user in self.rows.values() if user.email == email), None)
-
-    async def get_live_by_session(self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> User | None:
-        user = self.rows.get(user_id)
-        login_session = self._uow.sessions.rows.get(session_id)
-        if user is None or login_session is None or not user.is_active:
-            return None
-        if login_session.user_id != user_id or login_session.revoked_at is not None or login_session.expires_at <= now:
-            return None
-        return user
-
-    async def list_page(
-        self, *, limit: int, after: tuple[datetime, uuid.UUID] | None, email_contains: str | None
-    ) -> Sequence[User]:
-        users = sorted(self.rows.values(), key=lambda user: (user.created_at, user.id), reverse=True)
-        if after is not None:
-            users = [user for user in users if (user.created_at, user.id) < after]
-        if email_contains:
-            users = [user for user in users if email_contains.lower() in user.email]
-        return users[:limit]
 
     async def add(self, user: User) -> User:
         if self.lose_race_on_add or any(other.email == user.email for other in self.rows.values()):
@@ -64,9 +79,9 @@ class FakeUserRepository:
 
 
 class FakeSessionRepository:
-    def __init__(self) -> None:
-        self.rows: dict[uuid.UUID, LoginSession] = {}
-        self.tokens: dict[uuid.UUID, RefreshToken] = {}
+    def __init__(self, store: Store) -> None:
+        self.rows = store.sessions
+        self.tokens = store.tokens
 
     async def get(self, session_id: uuid.UUID) -> LoginSession | None:
         return self.rows.get(session_id)
@@ -105,27 +120,287 @@ class FakeSessionRepository:
         return [login_session for login_session in self.rows.values() if login_session.user_id == user_id]
 
 
-class FakeUnitOfWork:
-    """Records `committed`/`commits`, and whether a block is open (`active`), for the services' rules."""
+class FakeProductRepository:
+    def __init__(self, store: Store) -> None:
+        self.rows = store.products
+        self.touched: list[uuid.UUID] = []
 
-    def __init__(self) -> None:
-        self.users = FakeUserRepository(self)
-        self.sessions = FakeSessionRepository()
-        self.committed = False
+    async def get(self, product_id: uuid.UUID) -> Product | None:
+        return self.rows.get(product_id)
+
+    async def get_many(self, *, product_ids: Iterable[uuid.UUID]) -> Sequence[Product]:
+        return [self.rows[pid] for pid in product_ids if pid in self.rows]
+
+    async def add(self, product: Product) -> Product:
+        if any(other.sku == product.sku for other in self.rows.values()):
+            raise IntegrityError("INSERT INTO products", {}, Exception("unique constraint uq_products_sku"))
+        self.rows[product.id] = product
+        return product
+
+    async def flush(self) -> None:
+        return None
+
+    async def put_back_stock(self, quantities: Mapping[uuid.UUID, int], *, now: datetime) -> None:
+        for product_id in sorted(quantities):
+            self.touched.append(product_id)
+            self.rows[product_id].stock += quantities[product_id]
+
+
+class FakeOrderRepository:
+    def __init__(self, store: Store, products: FakeProductRepository, idempotency: "FakeIdempotencyRepository") -> None:
+        self.rows = store.orders
+        self.changes = store.changes
+        self._products = products
+        self._idempotency = idempotency
+        # Simulates a concurrent request that changed the order between our read and our write.
+        self.lose_next_race = False
+        # Simulates a product changed between the service's unlocked read and its guarded write.
+        self.before_place: list[Any] = []
+
+    async def place(self, order: NewOrder, *, answer: StoredAnswer | None = None) -> Placement:
+        if self.before_place:
+            self.before_place.pop(0)()
+        if answer is not None and not await self._idempotency.complete(
+            user_id=answer.user_id, key=answer.key, claimed_at=answer.claimed_at, status=answer.status, body=answer.body
+        ):
+            return Placement.CLAIM_LOST
+        lines = sorted(order.lines, key=lambda line: line.product_id)
+        for line in lines:
+            product = self._products.rows.get(line.product_id)
+            if product is None or not product.is_active or product.stock < line.quantity:
+                return Placement.CATALOGUE_CHANGED
+            if (product.price_cents, product.sku, product.name) != (line.unit_price_cents, line.sku, line.name):
+                return Placement.CATALOGUE_CHANGED
+        for line in lines:
+            self._products.touched.append(line.product_id)
+            self._products.rows[line.product_id].stock -= line.quantity
+        items = [
+            OrderItem(order_id=order.id, position=position, **{k: getattr(line, k) for k in line.__slots__})
+            for position, line in enumerate(order.lines)
+        ]
+        self.rows[order.id] = Order(
+            id=order.id,
+            user_id=order.user_id,
+            status=OrderStatus.PENDING,
+            currency=order.currency,
+            total_cents=order.total_cents,
+            created_at=order.created_at,
+            updated_at=order.created_at,
+            items=items,
+        )
+        self.changes.append(
+            OrderStatusChange(
+                id=order.first_change_id,
+                order_id=order.id,
+                from_status=None,
+                to_status=OrderStatus.PENDING,
+                changed_at=order.created_at,
+                changed_by=order.user_id,
+            )
+        )
+        return Placement.PLACED
+
+    async def get_with_items(self, order_id: uuid.UUID) -> Order | None:
+        return self.rows.get(order_id)
+
+    async def change_status(self, order: Order, *, expected: str, new: str, now: datetime) -> bool:
+        if self.lose_next_race or order.status != expected:
+            self.lose_next_race = False
+            return False
+        order.status, order.updated_at = new, now
+        return True
+
+    async def add_status_change(self, change: OrderStatusChange) -> None:
+        self.changes.append(change)
+
+
+class FakeIdempotencyRepository:
+    def __init__(self, store: Store) -> None:
+        self.rows = store.idempotency
+
+    async def add_if_absent(self, row: IdempotencyKey) -> bool:
+        if (row.user_id, row.key) in self.rows:
+            return False
+        self.rows[(row.user_id, row.key)] = copy.copy(row)
+        return True
+
+    async def get(self, *, user_id: uuid.UUID, key: str) -> IdempotencyKey | None:
+        return self.rows.get((user_id, key))
+
+    async def delete_if_expired(self, *, user_id: uuid.UUID, key: str, now: datetime) -> None:
+        row = self.rows.get((user_id, key))
+        if row is not None and row.expires_at <= now:
+            del self.rows[(user_id, key)]
+
+    async def delete_expired(self, *, now: datetime, limit: int) -> int:
+        expired = sorted(
+            (k for k, row in self.rows.items() if row.expires_at <= now), key=lambda k: self.rows[k].expires_at
+        )
+        for k in expired[:limit]:
+            del self.rows[k]
+        return len(expired[:limit])
+
+    def _claimed(self, user_id: uuid.UUID, key: str, claimed_at: datetime) -> IdempotencyKey | None:
+        row = self.rows.get((user_id, key))
+        return row if row is not None and row.state == "in_flight" and row.created_at == claimed_at else None
+
+    async def take_over(self, *, user_id: uuid.UUID, key: str, claimed_at: datetime, now: datetime) -> bool:
+        row = self._claimed(user_id, key, claimed_at)
+        if row is not None:
+            row.created_at = now
+        return row is not None
+
+    async def complete(self, *, user_id: uuid.UUID, key: str, claimed_at: datetime, status: int, body: str) -> bool:
+        row = self._claimed(user_id, key, claimed_at)
+        if row is not None:
+            row.state, row.response_status, row.response_body = "completed", status, body
+        return row is not None
+
+    async def release(self, *, user_id: uuid.UUID, key: str, claimed_at: datetime) -> None:
+        if self._claimed(user_id, key, claimed_at) is not None:
+            del self.rows[(user_id, key)]
+
+
+class FakeUnitOfWork:
+    """Records commits, blocks and rollbacks (a block left without commit), and whether a block is open."""
+
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store or Store()
+        self.users = FakeUserRepository(self.store)
+        self.sessions = FakeSessionRepository(self.store)
+        self.products = FakeProductRepository(self.store)
+        self.idempotency = FakeIdempotencyRepository(self.store)
+        self.orders = FakeOrderRepository(self.store, self.products, self.idempotency)
         self.commits = 0
+        self.rollbacks = 0
+        self.blocks = 0
         self.active = False
+        self._committed_in_block = False
+
+    @property
+    def committed(self) -> bool:
+        return self.commits > 0
 
     async def __aenter__(self) -> "FakeUnitOfWork":
         self.active = True
+        self.blocks += 1
+        self._committed_in_block = False
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
         self.active = False
+        if not self._committed_in_block:
+            self.rollbacks += 1
 
     async def commit(self) -> None:
         assert self.active, "commit outside the unit of work"
         self.commits += 1
-        self.committed = True
+        self._committed_in_block = True
+
+
+# --- the read side --------------------------------------------------------------------------------
+
+
+class FakeUserQueries:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def live_role(self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> str | None:
+        user = self._store.users.get(user_id)
+        login_session = self._store.sessions.get(session_id)
+        if user is None or login_session is None or not user.is_active:
+            return None
+        if login_session.user_id != user_id or login_session.revoked_at is not None or login_session.expires_at <= now:
+            return None
+        return user.role
+
+    async def live_profile(
+        self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime
+    ) -> tuple[str, UserRead] | None:
+        role = await self.live_role(user_id=user_id, session_id=session_id, now=now)
+        return (role, UserRead.model_validate(self._store.users[user_id])) if role else None
+
+    async def get(self, user_id: uuid.UUID) -> UserRead | None:
+        user = self._store.users.get(user_id)
+        return UserRead.model_validate(user) if user else None
+
+    async def list_page(
+        self, *, email_contains: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[UserRead]:
+        users = sorted(self._store.users.values(), key=lambda user: (user.created_at, user.id), reverse=True)
+        if after is not None:
+            users = [user for user in users if (user.created_at, user.id) < after]
+        if email_contains:
+            users = [user for user in users if email_contains.lower() in user.email]
+        return [UserRead.model_validate(user) for user in users[:limit]]
+
+
+class FakeProductQueries:
+    def __init__(self, store: Store, *, currency: str) -> None:
+        self._store = store
+        self._currency = currency
+
+    def _read(self, product: Product) -> ProductRead:
+        return ProductRead.model_validate({**product.__dict__, "currency": self._currency})
+
+    async def get(self, product_id: uuid.UUID) -> ProductRead | None:
+        product = self._store.products.get(product_id)
+        return self._read(product) if product else None
+
+    async def get_many(self, product_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ProductRead]:
+        found = (self._store.products.get(product_id) for product_id in product_ids)
+        return {product.id: self._read(product) for product in found if product is not None}
+
+    async def list_page(
+        self, *, name_contains: str | None, after_id: uuid.UUID | None, include_inactive: bool, limit: int
+    ) -> list[ProductRead]:
+        products = sorted(self._store.products.values(), key=lambda product: (product.name, product.id))
+        if after_id is not None:
+            anchor = self._store.products.get(after_id)
+            products = [p for p in products if anchor and (p.name, p.id) > (anchor.name, anchor.id)]
+        if name_contains:
+            products = [p for p in products if name_contains.lower() in p.name.lower()]
+        if not include_inactive:
+            products = [p for p in products if p.is_active]
+        return [self._read(product) for product in products[:limit]]
+
+
+class FakeOrderQueries:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.list_calls: list[dict[str, Any]] = []
+
+    async def get(self, order_id: uuid.UUID) -> OrderRead | None:
+        order = self._store.orders.get(order_id)
+        return OrderRead.model_validate(order) if order else None
+
+    async def get_history(self, order_id: uuid.UUID) -> tuple[uuid.UUID, OrderHistory] | None:
+        order = self._store.orders.get(order_id)
+        if order is None:
+            return None
+        changes = sorted((c for c in self._store.changes if c.order_id == order_id), key=lambda c: c.changed_at)
+        return order.user_id, OrderHistory(items=[StatusChangeRead.model_validate(c) for c in changes])
+
+    async def list_page(
+        self, *, where: OrderFilter, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[OrderRead]:
+        self.list_calls.append({"where": where, "after": after, "limit": limit})
+        orders = sorted(self._store.orders.values(), key=lambda order: (order.created_at, order.id), reverse=True)
+        if where.user_id is not None:
+            orders = [order for order in orders if order.user_id == where.user_id]
+        if after is not None:
+            orders = [order for order in orders if (order.created_at, order.id) < after]
+        return [OrderRead.model_validate(order) for order in orders[:limit]]
+
+
+class FakeReadSide:
+    def __init__(self, store: Store, *, currency: str = "USD") -> None:
+        self.users = FakeUserQueries(store)
+        self.products = FakeProductQueries(store, currency=currency)
+        self.orders = FakeOrderQueries(store)
+
+
+# --- security -------------------------------------------------------------------------------------
 
 
 class FakeHasher:
@@ -181,6 +456,9 @@ class FakeThrottle:
         return [email for email in self.attempts if email not in self.resets]
 
 
+# --- rows as the services would have left them ----------------------------------------------------
+
+
 def make_user(uow: FakeUnitOfWork, *, email: str, password: str = "right-password", **values: Any) -> User:
     """A stored user, as registration would leave it."""
     now = datetime.now(UTC)
@@ -196,3 +474,27 @@ def make_user(uow: FakeUnitOfWork, *, email: str, password: str = "right-passwor
     )
     uow.users.rows[user.id] = user
     return user
+
+
+def add_product(uow: FakeUnitOfWork, *, price_cents: int = 100, stock: int = 10, **values: Any) -> Product:
+    now = datetime.now(UTC)
+    product = Product(
+        id=values.pop("id", uuid.uuid4()),
+        sku=values.pop("sku", f"SKU-{uuid.uuid4().hex[:6]}"),
+        name=values.pop("name", "Thing"),
+        description=None,
+        price_cents=price_cents,
+        stock=stock,
+        is_active=values.pop("is_active", True),
+        created_at=now,
+        updated_at=now,
+    )
+    uow.products.rows[product.id] = product
+    return product
+
+
+def caller(role: Role = Role.CUSTOMER, *, user: User | None = None, session_id: uuid.UUID | None = None) -> Caller:
+    """A caller as the token check would give it: a stranger unless `user` is given."""
+    if user is not None:
+        return Caller(id=user.id, role=Role(user.role), session_id=session_id or uuid.uuid4())
+    return Caller(id=uuid.uuid4(), role=role, session_id=session_id or uuid.uuid4())

@@ -6,40 +6,45 @@ from typing import Any
 import pytest
 
 from app.core.errors import InvalidInputError
-from app.repositories.analytics_repo import OrderTotals, PeriodTotals
-from app.schemas.analytics import RevenueInterval
+from app.queries.analytics import PeriodTotals
+from app.schemas.analytics import RevenueInterval, StatusCounts, SummaryRead
 from app.services import analytics_service
 from app.services.analytics_service import Window, periods, resolve_window
-from tests.unit.fakes import FakeUnitOfWork
 
 NOW = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
 DAY, WEEK, MONTH = RevenueInterval.DAY, RevenueInterval.WEEK, RevenueInterval.MONTH
 
 
 class FakeAnalytics:
-    def __init__(self, uow: "AnalyticsUnitOfWork") -> None:
-        self._uow = uow
+    """Records what the service asks for; answers with canned figures."""
+
+    def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.periods: list[PeriodTotals] = []
 
-    def _record(self, name: str, **kwargs: Any) -> None:
-        assert self._uow.active, "repository used outside the unit of work"
-        self.calls.append((name, kwargs))
-
     async def revenue_by_period(self, **kwargs: Any) -> list[PeriodTotals]:
-        self._record("revenue_by_period", **kwargs)
+        self.calls.append(("revenue_by_period", kwargs))
         return self.periods
 
-    async def order_totals(self, **kwargs: Any) -> OrderTotals:
-        self._record("order_totals", **kwargs)
-        by_status = {"pending": 1, "paid": 2, "shipped": 0, "delivered": 3, "cancelled": 4}
-        return OrderTotals(10, 5, 1001, 200, 7, 0.4, by_status)
+    async def summary(self, *, start: datetime, end: datetime) -> SummaryRead:
+        self.calls.append(("summary", {"start": start, "end": end}))
+        by_status = StatusCounts(pending=1, paid=2, shipped=0, delivered=3, cancelled=4)
+        return SummaryRead(
+            start=start,
+            end=end,
+            order_count=10,
+            revenue_cents=1001,
+            average_order_value_cents=200,
+            customer_count=7,
+            cancelled_count=4,
+            cancellation_rate=0.4,
+            by_status=by_status,
+        )
 
 
-class AnalyticsUnitOfWork(FakeUnitOfWork):
+class AnalyticsReads:
     def __init__(self) -> None:
-        super().__init__()
-        self.analytics = FakeAnalytics(self)
+        self.analytics = FakeAnalytics()
 
 
 def test_defaults_are_the_30_days_before_now():
@@ -98,11 +103,11 @@ def test_the_last_month_of_the_calendar_ends_the_series():
 
 
 async def test_revenue_is_zero_filled_in_order():
-    uow = AnalyticsUnitOfWork()
-    uow.analytics.periods = [PeriodTotals(date(2026, 2, 3), 2, 500)]
+    reads = AnalyticsReads()
+    reads.analytics.periods = [PeriodTotals(date(2026, 2, 3), 2, 500)]
 
     result = await analytics_service.get_revenue(
-        uow, start=datetime(2026, 2, 2, 12), end=datetime(2026, 2, 5), interval=DAY
+        reads, start=datetime(2026, 2, 2, 12), end=datetime(2026, 2, 5), interval=DAY
     )
 
     assert [(p.period_start.date(), p.order_count, p.revenue_cents) for p in result.points] == [
@@ -111,33 +116,35 @@ async def test_revenue_is_zero_filled_in_order():
         (date(2026, 2, 4), 0, 0),
     ]
     assert all(point.period_start.tzinfo is UTC for point in result.points)
-    assert uow.analytics.calls == [
+    assert reads.analytics.calls == [
         ("revenue_by_period", {
             "start": datetime(2026, 2, 2, 12, tzinfo=UTC), "end": datetime(2026, 2, 5, tzinfo=UTC), "unit": "day",
         }),
     ]  # fmt: skip
-    assert not uow.committed
 
 
 async def test_too_many_points_is_refused_before_any_query():
-    uow = AnalyticsUnitOfWork()
+    reads = AnalyticsReads()
     start = datetime(2020, 1, 1, tzinfo=UTC)
 
     with pytest.raises(InvalidInputError) as raised:
         await analytics_service.get_revenue(
-            uow, start=start, end=start + timedelta(days=analytics_service.MAX_POINTS + 1), interval=DAY
+            reads, start=start, end=start + timedelta(days=analytics_service.MAX_POINTS + 1), interval=DAY
         )
 
     assert raised.value.errors[0]["loc"] == ["query", "interval"]
-    assert uow.analytics.calls == []
+    assert reads.analytics.calls == []
 
 
 async def test_summary_echoes_the_window_and_the_totals():
-    uow = AnalyticsUnitOfWork()
+    reads = AnalyticsReads()
 
-    result = await analytics_service.get_summary(uow, start=datetime(2026, 1, 1), end=datetime(2026, 2, 1))
+    result = await analytics_service.get_summary(reads, start=datetime(2026, 1, 1), end=datetime(2026, 2, 1))
 
     assert (result.start, result.end) == (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
     assert (result.order_count, result.revenue_cents, result.average_order_value_cents) == (10, 1001, 200)
     assert (result.customer_count, result.cancelled_count, result.cancellation_rate) == (7, 4, 0.4)
     assert result.by_status.model_dump() == {"pending": 1, "paid": 2, "shipped": 0, "delivered": 3, "cancelled": 4}
+    assert reads.analytics.calls == [
+        ("summary", {"start": datetime(2026, 1, 1, tzinfo=UTC), "end": datetime(2026, 2, 1, tzinfo=UTC)})
+    ]

@@ -11,7 +11,8 @@ from app.core.security import TokenCodec
 from app.models import Role, User
 from app.schemas.user import UserCreate
 from app.services import auth_service
-from app.services.auth_service import LOGIN_FAILED, Principal
+from app.services.auth_service import LOGIN_FAILED
+from app.services.caller import Caller
 from tests.unit.fakes import FakeHasher, FakeThrottle, make_user
 
 KEY = "unit-test-signing-key-0123456789abcdef"
@@ -161,7 +162,7 @@ async def test_login_refuses_an_account_changed_during_the_password_check(uow, t
 async def logged_in(uow, hasher, tokens, throttle):
     user = make_user(uow, email="ann@example.com")
     pair = await login(uow, hasher, tokens, throttle, "ann@example.com", "right-password")
-    uow.committed, uow.commits = False, 0
+    uow.commits = 0
     return user, pair
 
 
@@ -220,36 +221,45 @@ async def test_refresh_for_a_deactivated_user_is_refused(uow, tokens, logged_in)
 # --- logout and authenticate ----------------------------------------------------------------------
 
 
-async def test_logout_revokes_the_callers_session(uow, tokens, logged_in):
+async def test_logout_revokes_the_callers_session(uow, reads, tokens, logged_in):
     _, pair = logged_in
-    principal = await auth_service.authenticate(uow, tokens, access_token=pair.access_token)
+    principal = await auth_service.authenticate(reads, tokens, access_token=pair.access_token)
     await auth_service.logout(uow, tokens, principal, refresh_token=pair.refresh_token)
     assert uow.sessions.rows[principal.session_id].revoked_reason == "logout"
     assert uow.commits == 1
     with pytest.raises(AuthenticationError):
-        await auth_service.authenticate(uow, tokens, access_token=pair.access_token)
+        await auth_service.authenticate(reads, tokens, access_token=pair.access_token)
 
 
-async def test_logout_leaves_another_users_session_alone(uow, hasher, tokens, throttle, logged_in):
+async def test_logout_leaves_another_users_session_alone(uow, reads, hasher, tokens, throttle, logged_in):
     _, pair = logged_in
     make_user(uow, email="bob@example.com")
     bob = await login(uow, hasher, tokens, throttle, "bob@example.com", "right-password")
-    principal = await auth_service.authenticate(uow, tokens, access_token=pair.access_token)
+    principal = await auth_service.authenticate(reads, tokens, access_token=pair.access_token)
     await auth_service.logout(uow, tokens, principal, refresh_token=bob.refresh_token)
-    assert await auth_service.authenticate(uow, tokens, access_token=bob.access_token)
+    assert await auth_service.authenticate(reads, tokens, access_token=bob.access_token)
 
 
-async def test_authenticate_returns_the_user_and_session(uow, tokens, logged_in):
+async def test_authenticate_returns_the_caller(uow, reads, tokens, logged_in):
     user, pair = logged_in
-    principal = await auth_service.authenticate(uow, tokens, access_token=pair.access_token)
-    assert isinstance(principal, Principal)
-    assert principal.user is user
-    assert principal.session_id == tokens.decode_access(pair.access_token).session_id
+    principal = await auth_service.authenticate(reads, tokens, access_token=pair.access_token)
+    session_id = tokens.decode_access(pair.access_token).session_id
+    assert principal == Caller(id=user.id, role=Role.CUSTOMER, session_id=session_id)
     assert not uow.committed
 
 
-async def test_authenticate_refuses_a_token_of_an_unknown_session(uow, tokens, logged_in):
+async def test_authenticate_profile_gives_the_caller_and_their_account(uow, reads, tokens, logged_in):
+    user, pair = logged_in
+    caller, profile = await auth_service.authenticate_profile(reads, tokens, access_token=pair.access_token)
+    assert caller == await auth_service.authenticate(reads, tokens, access_token=pair.access_token)
+    assert (profile.id, profile.email) == (user.id, user.email)
+    await auth_service.logout(uow, tokens, caller, refresh_token=pair.refresh_token)
+    with pytest.raises(AuthenticationError):
+        await auth_service.authenticate_profile(reads, tokens, access_token=pair.access_token)
+
+
+async def test_authenticate_refuses_a_token_of_an_unknown_session(uow, reads, tokens, logged_in):
     user, _ = logged_in
     forged = tokens.issue_access(user_id=user.id, session_id=uuid.uuid4(), now=datetime.now(UTC))
     with pytest.raises(AuthenticationError):
-        await auth_service.authenticate(uow, tokens, access_token=forged)
+        await auth_service.authenticate(reads, tokens, access_token=forged)

@@ -9,8 +9,8 @@ from app.core.errors import BadRequestError, ConflictError, InvalidInputError, N
 from app.models import LoginSession, Role, User
 from app.schemas.user import PasswordChange, UserAdminUpdate, UserUpdateMe
 from app.services import user_service
-from app.services.auth_service import Principal
-from tests.unit.fakes import FakeUnitOfWork, make_user
+from app.services.caller import Caller
+from tests.unit.fakes import FakeHasher, FakeUnitOfWork, caller, make_user
 
 
 def open_session(uow: FakeUnitOfWork, user) -> LoginSession:
@@ -20,8 +20,8 @@ def open_session(uow: FakeUnitOfWork, user) -> LoginSession:
     return login_session
 
 
-def principal_of(uow: FakeUnitOfWork, user) -> Principal:
-    return Principal(user=user, session_id=open_session(uow, user).id)
+def principal_of(uow: FakeUnitOfWork, user) -> Caller:
+    return caller(user=user, session_id=open_session(uow, user).id)
 
 
 # --- own account ----------------------------------------------------------------------------------
@@ -61,13 +61,18 @@ async def test_change_password_with_a_wrong_current_password_changes_nothing(uow
     assert not uow.committed
 
 
-async def test_change_password_refuses_when_the_password_changed_meanwhile(uow, hasher):
+async def test_change_password_refuses_when_the_password_changed_meanwhile(uow):
     user = make_user(uow, email="ann@example.com")
     principal = principal_of(uow, user)
-    # Another request stored a new password after this one authenticated.
     changed = User(id=user.id, email=user.email, role=user.role, is_active=True, password_hash="hashed:changed")
-    uow.users.rows[user.id] = changed
 
+    class RacedHasher(FakeHasher):
+        async def hash(self, password: str) -> str:
+            # Another request stores a new password while this one hashes the new password.
+            uow.users.rows[user.id] = changed
+            return await super().hash(password)
+
+    hasher = RacedHasher(uow)
     with pytest.raises(ConflictError):
         await user_service.change_password(
             uow, hasher, principal, PasswordChange(current_password="right-password", new_password="brand-new-password")
@@ -138,36 +143,35 @@ async def test_admin_update_of_an_unknown_user_is_not_found(uow, admin):
     assert not uow.committed
 
 
-async def test_get_user(uow, admin):
-    assert await user_service.get_user(uow, admin.id) is admin
+async def test_get_user(uow, reads, admin):
+    assert (await user_service.get_user(reads, admin.id)).email == admin.email
     with pytest.raises(NotFoundError):
-        await user_service.get_user(uow, uuid.uuid4())
-    assert not uow.committed
+        await user_service.get_user(reads, uuid.uuid4())
 
 
-async def test_list_users_pages_newest_first_with_a_cursor(uow):
+async def test_list_users_pages_newest_first_with_a_cursor(uow, reads):
     start = datetime(2026, 1, 1, tzinfo=UTC)
     users = [make_user(uow, email=f"u{i}@example.com", created_at=start + timedelta(minutes=i)) for i in range(5)]
 
-    first = await user_service.list_users(uow, limit=2, cursor=None, email=None)
-    second = await user_service.list_users(uow, limit=2, cursor=first.next_cursor, email=None)
-    third = await user_service.list_users(uow, limit=2, cursor=second.next_cursor, email=None)
+    first = await user_service.list_users(reads, limit=2, cursor=None, email=None)
+    second = await user_service.list_users(reads, limit=2, cursor=first.next_cursor, email=None)
+    third = await user_service.list_users(reads, limit=2, cursor=second.next_cursor, email=None)
 
     ids = [item.id for page in (first, second, third) for item in page.items]
     assert ids == [user.id for user in reversed(users)]
     assert first.next_cursor and second.next_cursor and third.next_cursor is None
 
 
-async def test_list_users_with_exactly_a_page_has_no_next_cursor(uow):
+async def test_list_users_with_exactly_a_page_has_no_next_cursor(uow, reads):
     for i in range(2):
         make_user(uow, email=f"u{i}@example.com")
-    page = await user_service.list_users(uow, limit=2, cursor=None, email=None)
+    page = await user_service.list_users(reads, limit=2, cursor=None, email=None)
     assert len(page.items) == 2 and page.next_cursor is None
 
 
-async def test_list_users_refuses_a_bad_cursor(uow):
+async def test_list_users_refuses_a_bad_cursor(uow, reads):
     with pytest.raises(InvalidInputError) as caught:
-        await user_service.list_users(uow, limit=2, cursor="bogus", email=None)
+        await user_service.list_users(reads, limit=2, cursor="bogus", email=None)
     assert caught.value.errors[0]["loc"] == ["query", "cursor"]
 
 
@@ -179,7 +183,7 @@ async def test_ensure_admin_creates_once(uow, hasher):
     (admin,) = uow.users.rows.values()
     assert (admin.email, admin.role, admin.is_active) == ("root@example.com", Role.ADMIN, True)
     assert admin.password_hash == "hashed:bootstrap-pass"
-    uow.committed = False
+    uow.commits = 0
     assert await user_service.ensure_admin(uow, hasher, email="root@example.com", password="other") is False
     assert admin.password_hash == "hashed:bootstrap-pass"
     assert not uow.committed

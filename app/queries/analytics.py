@@ -1,5 +1,5 @@
 """Aggregates over orders for the analytics. Every figure is computed by the database (GROUP BY, filtered
-aggregates); no order is ever loaded to be added up in Python.
+aggregates); no order is ever loaded to be added up in Python. Each statement is planned for its own range.
 
 Dialects differ only in how a timestamp is cut to its UTC day, Monday-started week or month, written once
 in `_period_start` below. Top products read whole UTC days from `product_sales_daily` (kept exact by
@@ -17,7 +17,6 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Float,
-    Row,
     Select,
     SQLColumnExpression,
     and_,
@@ -25,50 +24,21 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
-    text,
     type_coerce,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.expression import Executable
 
+from app.db.reader import AnySelect, Reader, ReadQuery, Row
 from app.models import Order, OrderItem, OrderStatus, Product, ProductSalesDaily, User
+from app.schemas.analytics import StatusCounts, SummaryRead, TopCustomer, TopProduct
 
 REVENUE_STATUSES = (OrderStatus.PAID.value, OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
 PERIOD_UNITS = ("day", "week", "month")
 
 
 @dataclass(frozen=True, slots=True)
-class OrderTotals:
-    order_count: int
-    revenue_order_count: int
-    revenue_cents: int
-    average_order_value_cents: int
-    customer_count: int
-    cancellation_rate: float
-    by_status: dict[str, int]
-
-
-@dataclass(frozen=True, slots=True)
 class PeriodTotals:
     period_start: date
-    order_count: int
-    revenue_cents: int
-
-
-@dataclass(frozen=True, slots=True)
-class ProductSales:
-    product_id: uuid.UUID
-    sku: str
-    name: str
-    units_sold: int
-    revenue_cents: int
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerSales:
-    user_id: uuid.UUID
-    email: str
     order_count: int
     revenue_cents: int
 
@@ -115,28 +85,21 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-class AnalyticsRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+class AnalyticsQueries:
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
 
     @property
     def _dialect(self) -> str:
-        return self._session.get_bind().dialect.name
+        return self._reader.dialect
 
-    async def _rows(self, query: Executable) -> Sequence[Row[*tuple[Any, ...]]]:
-        if self._dialect != "postgresql":
-            return (await self._session.execute(query)).all()
+    async def _rows(self, query: AnySelect) -> Sequence[Row]:
         # The best plan depends on how wide the range is (an index range scan for a month, a parallel scan for a
-        # year). psycopg prepares a statement after its fifth run, and the generic plan PostgreSQL then prefers
-        # knows neither bound (measured: 300 ms instead of 180 ms for a year). Analytics are planned every time.
-        # SET, not SET LOCAL: reads may run outside a transaction (autocommit); RESET restores the connection.
-        await self._session.execute(text("SET plan_cache_mode = force_custom_plan"))
-        try:
-            return (await self._session.execute(query)).all()
-        finally:
-            await self._session.execute(text("RESET plan_cache_mode"))
+        # year): a statement prepared with a generic plan knows neither bound (measured: 300 ms instead of 180 ms
+        # for a year), so analytics are planned every time.
+        return await self._reader.all(ReadQuery(lambda _dialect: query, plan_each_time=True))
 
-    async def order_totals(self, *, start: datetime, end: datetime) -> OrderTotals:
+    async def summary(self, *, start: datetime, end: datetime) -> SummaryRead:
         """Counts, revenue, average order value and cancellation rate of the orders created in [start, end)."""
         in_range = _created_in(start, end)
         per_status = (
@@ -166,14 +129,16 @@ class AnalyticsRepository:
             func.coalesce(rate, literal_column("0.0")).label("cancellation_rate"),
         )
         (row,) = await self._rows(query)
-        return OrderTotals(
+        return SummaryRead(
+            start=start,
+            end=end,
             order_count=row.order_count,
-            revenue_order_count=row.revenue_order_count,
             revenue_cents=row.revenue_cents,
             average_order_value_cents=row.aov,
             customer_count=row.customer_count,
+            cancelled_count=row.cancelled,
             cancellation_rate=float(row.cancellation_rate),
-            by_status={status.value: getattr(row, status.value) for status in OrderStatus},
+            by_status=StatusCounts(**{status.value: getattr(row, status.value) for status in OrderStatus}),
         )
 
     async def revenue_by_period(self, *, start: datetime, end: datetime, unit: str) -> Sequence[PeriodTotals]:
@@ -188,7 +153,7 @@ class AnalyticsRepository:
         rows = await self._rows(query)
         return [PeriodTotals(row.period_start, row.order_count, row.cents) for row in rows]
 
-    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> Sequence[CustomerSales]:
+    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> list[TopCustomer]:
         """Buyers by revenue over their revenue orders in range, then by id."""
         revenue = _bigint(func.sum(Order.total_cents)).label("revenue_cents")
         ranked = (
@@ -205,9 +170,14 @@ class AnalyticsRepository:
             .order_by(ranked.c.revenue_cents.desc(), ranked.c.user_id)
         )
         rows = await self._rows(query)
-        return [CustomerSales(row.user_id, row.email, row.order_count, row.revenue_cents) for row in rows]
+        return [
+            TopCustomer(
+                user_id=row.user_id, email=row.email, order_count=row.order_count, revenue_cents=row.revenue_cents
+            )
+            for row in rows
+        ]
 
-    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> Sequence[ProductSales]:
+    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> list[TopProduct]:
         """Products by revenue over the lines of revenue orders in range, then by id."""
         sales = union_all(*self._product_sales_parts(start, end)).subquery()
         revenue = _bigint(func.sum(sales.c.revenue_cents)).label("revenue_cents")
@@ -226,7 +196,16 @@ class AnalyticsRepository:
             .order_by(ranked.c.revenue_cents.desc(), ranked.c.product_id)
         )
         rows = await self._rows(query)
-        return [ProductSales(row.product_id, row.sku, row.name, row.units_sold, row.revenue_cents) for row in rows]
+        return [
+            TopProduct(
+                product_id=row.product_id,
+                sku=row.sku,
+                name=row.name,
+                units_sold=row.units_sold,
+                revenue_cents=row.revenue_cents,
+            )
+            for row in rows
+        ]
 
     def _product_sales_parts(self, start: datetime, end: datetime) -> list[Select[uuid.UUID, int, int]]:
         whole_days, pieces = split_on_days(start, end)

@@ -1,0 +1,52 @@
+"""Where the database is and how to reach it: the driver for a plain URL, and the connection arguments.
+
+Shared by the write side's engine (app/db/session.py) and the read side's connections (app/db/reader.py).
+"""
+
+from typing import Any
+
+from sqlalchemy.engine import URL, make_url
+
+from app.config import Settings
+
+PING_AFTER_IDLE_SECONDS = 1.0
+_ASYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
+
+
+def async_url(raw: str) -> URL:
+    """Pick the async driver for a plain `postgresql://` or `sqlite:///` URL."""
+    url = make_url(raw)
+    backend = url.get_backend_name()
+    if backend == "postgres":
+        backend = "postgresql"
+    if backend not in _ASYNC_DRIVERS:
+        raise ValueError(f"unsupported database backend: {backend}")
+    return url.set(drivername=_ASYNC_DRIVERS[backend])
+
+
+def sync_url(raw: str) -> URL:
+    """The same database through a synchronous driver (for tooling such as bulk seeding)."""
+    url = async_url(raw)
+    return url.set(drivername="postgresql+psycopg" if is_postgres(url) else "sqlite")
+
+
+def is_postgres(url: URL) -> bool:
+    return url.get_backend_name() == "postgresql"
+
+
+def postgres_connect_args(settings: Settings, *, read_only: bool = False) -> dict[str, Any]:
+    """psycopg connection arguments shared by the write engine and the read pool (app/db/reader.py)."""
+    options = f"-c statement_timeout={settings.database_statement_timeout_ms} -c timezone=UTC"
+    if read_only:
+        options += " -c default_transaction_read_only=on"
+    return {
+        "connect_timeout": max(1, round(settings.database_connect_timeout_seconds)),
+        "options": options,
+        # A silent network (not a refused connection) must not hang a request for minutes:
+        # unacknowledged writes fail after 10 s and idle connections are probed.
+        "tcp_user_timeout": 10_000,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+    }
