@@ -14,21 +14,22 @@ What it does
      (lua/plan.lua) replays a plan in which every request carries its own user's token.
   4. Per scenario: a 1 s warm-up each, then BENCH_ROUNDS rounds alternating ours / floor, so machine noise
      hits both; medians are reported. Scenarios: GET /users/me, GET /products, GET /orders (first page),
-     GET /orders/{id}, POST /orders (2 lines), a mixed load (70% reads, 20% orders placed, 10% other: order
-     history and profile updates) and GET /analytics/summary (30 days, admin logins) on a dataset ten times
-     larger (BENCH_ANALYTICS_ORDERS).
+     GET /orders/{id}, POST /orders (2 lines over 256 products), the hot catalogue (the same over 8 products, a
+     sale's peak; its throughput is also given as a share of the 256-product one), a mixed load (70% reads,
+     20% orders placed, 10% other: order history and profile updates) and GET /analytics/summary (30 days,
+     admin logins) on a dataset ten times larger (BENCH_ANALYTICS_ORDERS).
   5. Extras (BENCH_EXTRAS=0 skips them): p99 at 70% of each scenario's peak under a paced, fixed-rate load
      (each connection pauses between requests, calibrated to the rate; this is not free of coordinated
      omission, as wrk2 would be); worker RSS growth across BENCH_GROWTH_REQUESTS mixed requests after
      warm-up; GET /users/me p99 while bursts of 32 concurrent logins run back to back, against its p99 alone.
-  6. Prints the table (ours, floor, ratio, p50/p90/p99, errors = non-2xx + socket errors, each worker's peak
-     RSS from /proc VmHWM), writes BENCH_OUT (default bench-results.json) and markdown rows for
-     docs/tradeoffs.md.
+  6. Prints the table (ours, floor, ratio, p50/p90/p99, errors = non-2xx + socket errors, the workers' CPU
+     time per request from /proc/<pid>/stat, each worker's peak RSS from /proc VmHWM), writes BENCH_OUT
+     (default bench-results.json) and markdown rows for docs/tradeoffs.md.
 
 Knobs (environment)
   BENCH_SECONDS (30) measured seconds per scenario and app, split over BENCH_ROUNDS (5; fewer below 15 s)
   BENCH_ORDERS (100000) dataset of the request scenarios; BENCH_ANALYTICS_ORDERS (10 x BENCH_ORDERS)
-  BENCH_SCENARIOS (all: me,products,orders,order,place,mixed,summary)  BENCH_CONNECTIONS (32)
+  BENCH_SCENARIOS (all: me,products,orders,order,place,hot,mixed,summary)  BENCH_CONNECTIONS (32)
   BENCH_GROWTH_REQUESTS (100000; 5000 when BENCH_SECONDS < 10)  BENCH_OUT  BENCH_PG
   BENCH_PROFILE=<scenario> records an extra, uncounted run under py-spy (both workers) as collapsed stacks
   in bench-profile-<scenario>.txt; `python -m scripts.bench.profile FILE` summarises one.

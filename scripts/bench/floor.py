@@ -42,6 +42,13 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 
+class Raw:
+    """A JSON body already built (by the database), sent as it is."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+
 class HttpError(Exception):
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
@@ -60,7 +67,7 @@ class Floor:
             status, body = await self._route(scope, receive)
         except HttpError as exc:
             status, body = exc.status, {"status": exc.status, "detail": exc.detail}
-        payload = json.dumps(body, separators=(",", ":")).encode()
+        payload = body.payload if isinstance(body, Raw) else json.dumps(body, separators=(",", ":")).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
@@ -94,7 +101,7 @@ class Floor:
             raise HttpError(401, "Not authenticated.")
         if path == "/users/me":
             if method == "GET":
-                return 200, _user(await self._principal(token))
+                return 200, await self._me(token)
             return 200, await self._rename(token, await _json_body(receive))
         if path == "/orders":
             if method == "POST":
@@ -108,65 +115,59 @@ class Floor:
             return 200, await (self._history(token, order_id) if match.group(2) else self._order(token, order_id))
         raise HttpError(404, "Not found.")
 
-    async def _principal(self, token: str, conn: AsyncConnection[Any] | None = None) -> tuple[Any, ...]:
+    async def _principal(self, token: str, conn: AsyncConnection[Any]) -> tuple[uuid.UUID, str]:
+        """The caller's id and role, if the token's session and user are live."""
         user_id, session_id = _decode(token)
-        if conn is None:
-            async with self._pool().connection() as own:
-                row = await (await own.execute(sql.LIVE_USER, (session_id, user_id, _now()))).fetchone()
-        else:
-            row = await (await conn.execute(sql.LIVE_USER, (session_id, user_id, _now()))).fetchone()
+        params = {"session_id": session_id, "user_id": user_id, "now": _now()}
+        row = await (await conn.execute(sql.LIVE_ROLE, params)).fetchone()
         if row is None:
             raise HttpError(401, "Could not validate credentials")
-        return row
+        return user_id, row[0]
+
+    async def _me(self, token: str) -> Raw:
+        user_id, session_id = _decode(token)
+        params = {"session_id": session_id, "user_id": user_id, "now": _now()}
+        async with self._pool().connection() as conn:
+            row = await (await conn.execute(sql.LIVE_PROFILE, params)).fetchone()
+        if row is None:
+            raise HttpError(401, "Could not validate credentials")
+        return Raw(row[1].encode())
 
     async def _products(self, token: str | None) -> dict[str, Any]:
         async with self._pool().connection() as conn:
-            admin = token is not None and (await self._principal(token, conn))[4] == "admin"
+            admin = token is not None and (await self._principal(token, conn))[1] == "admin"
             query = sql.PRODUCTS_ALL if admin else sql.PRODUCTS_ACTIVE
-            rows = await (await conn.execute(query, (21,))).fetchall()
-        items = rows[:20]
-        cursor = _cursor(items[-1][2], items[-1][0]) if len(rows) > 20 else None
-        return {"items": [_product(row) for row in items], "next_cursor": cursor}
+            row = await (await conn.execute(query, {"limit": 21, "currency": CURRENCY})).fetchone()
+        return _page(json.loads(row[0] if row else "[]"), lambda item: (item["id"],))
 
     async def _orders(self, token: str) -> dict[str, Any]:
         async with self._pool().connection() as conn:
-            user = await self._principal(token, conn)
-            rows = await (await conn.execute(sql.ORDERS_OF_USER, (user[0], 21))).fetchall()
-            items = rows[:20]
-            lines = await (await conn.execute(sql.ITEMS_OF_ORDERS, ([row[0] for row in items],))).fetchall()
-        by_order: dict[uuid.UUID, list[dict[str, Any]]] = {row[0]: [] for row in items}
-        for line in lines:
-            by_order[line[0]].append(_item(line))
-        cursor = _cursor(_iso(items[-1][5]), items[-1][0]) if len(rows) > 20 else None
-        return {"items": [_order(row, by_order[row[0]]) for row in items], "next_cursor": cursor}
+            user_id, _ = await self._principal(token, conn)
+            row = await (await conn.execute(sql.ORDERS_OF_USER, {"user_id": user_id, "limit": 21})).fetchone()
+        return _page(json.loads(row[0] if row else "[]"), lambda item: (item["created_at"], item["id"]))
 
-    async def _order(self, token: str, order_id: uuid.UUID) -> dict[str, Any]:
+    async def _order(self, token: str, order_id: uuid.UUID) -> Any:
         async with self._pool().connection() as conn:
-            user = await self._principal(token, conn)
-            rows = await (await conn.execute(sql.ORDER_WITH_ITEMS, (order_id,))).fetchall()
-        if not rows or (user[4] != "admin" and rows[0][1] != user[0]):
+            user_id, role = await self._principal(token, conn)
+            row = await (await conn.execute(sql.ORDER, {"order_id": order_id})).fetchone()
+        order = json.loads(row[0]) if row else None
+        if order is None or (role != "admin" and order["user_id"] != str(user_id)):
             raise HttpError(404, "No such order.")
-        return _order(rows[0], [_item(row[7:]) for row in rows if row[7] is not None])
+        return order
 
-    async def _history(self, token: str, order_id: uuid.UUID) -> dict[str, Any]:
+    async def _history(self, token: str, order_id: uuid.UUID) -> Any:
         async with self._pool().connection() as conn:
-            user = await self._principal(token, conn)
-            order = await (await conn.execute(sql.ORDER, (order_id,))).fetchone()
-            if order is None or (user[4] != "admin" and order[1] != user[0]):
-                raise HttpError(404, "No such order.")
-            changes = await (await conn.execute(sql.HISTORY, (order_id,))).fetchall()
-        return {
-            "items": [
-                {"from_status": c[2], "to_status": c[3], "changed_at": _iso(c[4]), "changed_by": str(c[5])}
-                for c in changes
-            ]
-        }
+            user_id, role = await self._principal(token, conn)
+            row = await (await conn.execute(sql.HISTORY, {"order_id": order_id})).fetchone()
+        if row is None or (role != "admin" and row[0] != user_id):
+            raise HttpError(404, "No such order.")
+        return Raw(row[1].encode())
 
     async def _rename(self, token: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or set(body) != {"full_name"} or not isinstance(body["full_name"], str):
             raise HttpError(422, "The request is not valid.")
         async with self._pool().connection() as conn:
-            user_id = (await self._principal(token, conn))[0]
+            user_id, _ = await self._principal(token, conn)
             async with conn.transaction():
                 row = await (await conn.execute(sql.USER_BY_ID, (user_id,))).fetchone()
                 await conn.execute(sql.RENAME_USER, (body["full_name"], _now(), user_id))
@@ -177,28 +178,44 @@ class Floor:
     async def _place(self, token: str, body: Any) -> dict[str, Any]:
         lines = _order_lines(body)
         async with self._pool().connection() as conn:
-            user = await self._principal(token, conn)
+            user_id, _ = await self._principal(token, conn)
             now = _now()
-            async with conn.transaction():
-                taken = {}
-                for product_id in sorted(lines):
-                    quantity = lines[product_id]
-                    params = (quantity, now, product_id, quantity)
-                    row = await (await conn.execute(sql.TAKE_STOCK, params)).fetchone()
-                    if row is None:
-                        raise HttpError(409, "Insufficient stock.")
-                    taken[product_id] = row
-                order_id = uuid.uuid4()
-                items = [
-                    (uuid.uuid4(), order_id, position, pid, *taken[pid][1:3], taken[pid][4], qty, taken[pid][4] * qty)
-                    for position, (pid, qty) in enumerate(lines.items())
-                ]
-                total = sum(item[8] for item in items)
-                await conn.execute(sql.INSERT_ORDER, (order_id, user[0], "pending", CURRENCY, total, now, now))
-                await conn.execute(sql.insert_items(len(items)), [value for item in items for value in item])
-                await conn.execute(sql.INSERT_CHANGE, (uuid.uuid4(), order_id, None, "pending", now, user[0]))
-        order = (order_id, user[0], "pending", CURRENCY, total, now, now)
-        return _order(order, [_item((item[1], *item[3:])) for item in items])
+            read = await conn.execute(sql.PRODUCTS_FOR_ORDER, {"ids": list(lines), "currency": CURRENCY})
+            catalogue = {uuid.UUID(product["id"]): product for product in json.loads((await read.fetchone())[0])}
+            if len(catalogue) != len(lines) or any(catalogue[pid]["stock"] < qty for pid, qty in lines.items()):
+                raise HttpError(409, "Insufficient stock.")
+            order_id = uuid.uuid4()
+            items = [
+                {"product_id": str(pid), "sku": catalogue[pid]["sku"], "name": catalogue[pid]["name"],
+                 "unit_price_cents": catalogue[pid]["price_cents"], "quantity": qty,
+                 "line_total_cents": catalogue[pid]["price_cents"] * qty}
+                for pid, qty in lines.items()
+            ]  # fmt: skip
+            total = sum(item["line_total_cents"] for item in items)
+            rows = [{"id": str(uuid.uuid4()), "position": position, **item} for position, item in enumerate(items)]
+            params = {
+                "lines": json.dumps(rows),
+                "order_id": order_id,
+                "user_id": user_id,
+                "status": "pending",
+                "currency": CURRENCY,
+                "total_cents": total,
+                "now": now,
+                "change_id": uuid.uuid4(),
+                "changed_by": user_id,
+                "idempotency_key": None,
+                "claimed_at": None,
+                "answer_status": None,
+                "answer_body": None,
+            }
+            # As the service does: one statement, outside any transaction.
+            servable, _ = await (await conn.execute(sql.PLACE, params)).fetchone()
+            if not servable:
+                raise HttpError(409, "Insufficient stock.")
+        return {
+            "id": str(order_id), "user_id": str(user_id), "status": "pending", "currency": CURRENCY,
+            "total_cents": total, "items": items, "created_at": _iso(now), "updated_at": _iso(now),
+        }  # fmt: skip
 
     async def _summary(self, token: str, query: str) -> dict[str, Any]:
         params = dict(urllib.parse.parse_qsl(query))
@@ -207,14 +224,11 @@ class Floor:
         if end <= start:
             raise HttpError(422, "end must be later than start.")
         async with self._pool().connection() as conn:
-            if (await self._principal(token, conn))[4] != "admin":
+            if (await self._principal(token, conn))[1] != "admin":
                 raise HttpError(403, "This action needs the admin role.")
-            # As AnalyticsRepository does: plan for this range, not with a generic plan.
-            await conn.execute("SET plan_cache_mode = force_custom_plan")
-            try:
-                row = await (await conn.execute(sql.SUMMARY, {"start": start, "end": end})).fetchone() or ()
-            finally:
-                await conn.execute("RESET plan_cache_mode")
+            # As the service's analytics do: never prepared, so each run is planned for its own range.
+            cursor = await conn.execute(sql.SUMMARY, {"start": start, "end": end}, prepare=False)
+            row = await cursor.fetchone() or ()
         return sql.summary_body(start, end, row)
 
 
@@ -287,6 +301,12 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def _page(rows: list[Any], position: Callable[[Any], tuple[Any, ...]]) -> dict[str, Any]:
+    items = rows[:20]
+    cursor = _cursor(*position(items[-1])) if len(rows) > 20 else None
+    return {"items": items, "next_cursor": cursor}
+
+
 def _cursor(*values: Any) -> str:
     raw = json.dumps([value.hex if isinstance(value, uuid.UUID) else value for value in values]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -295,23 +315,6 @@ def _cursor(*values: Any) -> str:
 def _user(row: tuple[Any, ...]) -> dict[str, Any]:
     return {"id": str(row[0]), "email": row[1], "full_name": row[2], "role": row[4], "is_active": row[5],
             "created_at": _iso(row[6])}  # fmt: skip
-
-
-def _product(row: tuple[Any, ...]) -> dict[str, Any]:
-    return {"id": str(row[0]), "sku": row[1], "name": row[2], "description": row[3], "price_cents": row[4],
-            "currency": CURRENCY, "stock": row[5], "is_active": row[6], "created_at": _iso(row[7]),
-            "updated_at": _iso(row[8])}  # fmt: skip
-
-
-def _item(row: tuple[Any, ...]) -> dict[str, Any]:
-    # (order_id, product_id, sku, name, unit_price_cents, quantity, line_total_cents)
-    return {"product_id": str(row[1]), "sku": row[2], "name": row[3], "unit_price_cents": row[4],
-            "quantity": row[5], "line_total_cents": row[6]}  # fmt: skip
-
-
-def _order(row: tuple[Any, ...], items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": str(row[0]), "user_id": str(row[1]), "status": row[2], "currency": row[3], "total_cents": row[4],
-            "items": items, "created_at": _iso(row[5]), "updated_at": _iso(row[6])}  # fmt: skip
 
 
 app = Floor()

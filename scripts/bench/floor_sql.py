@@ -1,12 +1,21 @@
 # ruff: noqa: S608 - every statement is a constant; values always travel as parameters.
-"""The statements the service's repositories send for the benchmark's routes, written out for the floor app.
+"""The statements the service sends for the benchmark's routes, for the floor app.
 
-Same tables, columns, predicates, ordering and limits as the SQL that SQLAlchemy emits for the service, so
-the comparison measures what sits around the database, not a different query plan.
+The read side's statements are compiled from the service's own query objects (at import, once), and the
+placement is the service's own statement, so both apps give PostgreSQL exactly the same work and the comparison
+measures what sits around the database. The rest are written out as SQLAlchemy renders them.
 """
 
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from app.db.reader import ReadQuery
+from app.queries import orders as order_queries
+from app.queries import products as product_queries
+from app.queries import users as user_queries
+from app.repositories.order_repo import PLACE_IN_ONE_STATEMENT
 
 USER = (
     "users.id, users.email, users.full_name, users.password_hash, users.role, users.is_active, "
@@ -16,68 +25,25 @@ PRODUCT = (
     "products.id, products.sku, products.name, products.description, products.price_cents, "
     "products.stock, products.is_active, products.created_at, products.updated_at"
 )
-ORDER_COLUMNS = (
-    "orders.id, orders.user_id, orders.status, orders.currency, orders.total_cents, "
-    "orders.created_at, orders.updated_at"
-)
-ITEM = (
-    "order_items.order_id, order_items.product_id, order_items.sku, order_items.name, "
-    "order_items.unit_price_cents, order_items.quantity, order_items.line_total_cents, order_items.id, "
-    "order_items.position"
-)
 
-# UserRepository.get_live_by_session: the token's session and user are both still live.
-LIVE_USER = (
-    f"SELECT {USER} FROM users JOIN login_sessions ON login_sessions.user_id = users.id "
-    "AND login_sessions.id = %s WHERE users.id = %s AND users.is_active IS true "
-    "AND login_sessions.revoked_at IS NULL AND login_sessions.expires_at > %s"
-)
+
+def _compiled(query: ReadQuery) -> str:
+    return query.compiled("postgresql")[0]
+
+
+# The service's read side, compiled as the service compiles it: the floor sends the very same text.
+LIVE_ROLE = _compiled(user_queries.LIVE_CALLER)
+LIVE_PROFILE = _compiled(user_queries.LIVE_PROFILE)
+PRODUCTS_ACTIVE = _compiled(product_queries.page_query(False, False, True))
+PRODUCTS_ALL = _compiled(product_queries.page_query(False, False, False))
+ORDERS_OF_USER = _compiled(order_queries.page_query(True, False, False, False, False))
+ORDER = _compiled(order_queries.ORDER_BY_ID)
+HISTORY = _compiled(order_queries.ORDER_HISTORY)
+# The service's placement: the unlocked read of the lines' products, then the one guarded statement.
+PRODUCTS_FOR_ORDER = _compiled(product_queries.PRODUCTS_BY_IDS)
+PLACE = str(PLACE_IN_ONE_STATEMENT.compile(dialect=make_url("postgresql+psycopg://").get_dialect()()))
 USER_BY_ID = f"SELECT {USER} FROM users WHERE users.id = %s"
 RENAME_USER = "UPDATE users SET full_name = %s, updated_at = %s WHERE users.id = %s"
-
-PRODUCTS_ACTIVE = (
-    f"SELECT {PRODUCT} FROM products WHERE products.is_active IS true ORDER BY products.name, products.id LIMIT %s"
-)
-PRODUCTS_ALL = f"SELECT {PRODUCT} FROM products ORDER BY products.name, products.id LIMIT %s"
-TAKE_STOCK = (
-    "UPDATE products SET stock=(products.stock - %s), updated_at=%s "
-    "WHERE products.id = %s AND products.stock >= %s AND products.is_active IS true "
-    f"RETURNING {PRODUCT}"
-)
-
-ORDERS_OF_USER = (
-    f"SELECT {ORDER_COLUMNS} FROM orders WHERE orders.user_id = %s "
-    "ORDER BY orders.created_at DESC, orders.id DESC LIMIT %s"
-)
-ITEMS_OF_ORDERS = f"SELECT {ITEM} FROM order_items WHERE order_items.order_id = ANY(%s) ORDER BY order_items.position"
-ORDER = f"SELECT {ORDER_COLUMNS} FROM orders WHERE orders.id = %s"
-ORDER_WITH_ITEMS = (
-    f"SELECT {ORDER_COLUMNS}, {ITEM} FROM orders LEFT OUTER JOIN order_items "
-    "ON orders.id = order_items.order_id WHERE orders.id = %s ORDER BY order_items.position"
-)
-HISTORY = (
-    "SELECT order_status_changes.id, order_status_changes.order_id, order_status_changes.from_status, "
-    "order_status_changes.to_status, order_status_changes.changed_at, order_status_changes.changed_by "
-    "FROM order_status_changes WHERE order_status_changes.order_id = %s "
-    "ORDER BY order_status_changes.changed_at, order_status_changes.id"
-)
-INSERT_ORDER = (
-    "INSERT INTO orders (id, user_id, status, currency, total_cents, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
-)
-INSERT_CHANGE = (
-    "INSERT INTO order_status_changes (id, order_id, from_status, to_status, changed_at, changed_by) "
-    "VALUES (%s, %s, %s, %s, %s, %s)"
-)
-
-
-def insert_items(count: int) -> str:
-    """One multi-row INSERT, as SQLAlchemy's insertmanyvalues batches the lines."""
-    row = "(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-    return (
-        "INSERT INTO order_items (id, order_id, position, product_id, sku, name, unit_price_cents, quantity, "
-        f"line_total_cents) VALUES {', '.join([row] * count)}"
-    )
 
 
 STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")

@@ -17,6 +17,8 @@ class Outcome:
     title: str
     ours: list[WrkResult] = field(default_factory=list)
     floor: list[WrkResult] = field(default_factory=list)
+    ours_cpu_us: list[float] = field(default_factory=list)
+    floor_cpu_us: list[float] = field(default_factory=list)
     ours_rss_mb: list[float] = field(default_factory=list)
     floor_rss_mb: list[float] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -24,6 +26,11 @@ class Outcome:
     def median(self, side: str, attribute: str) -> float:
         runs: list[WrkResult] = getattr(self, side)
         return statistics.median(getattr(run, attribute) for run in runs) if runs else 0.0
+
+    def cpu_us(self, side: str) -> float:
+        """Median over the rounds of the workers' CPU time per request, in microseconds."""
+        values: list[float] = getattr(self, f"{side}_cpu_us")
+        return statistics.median(values) if values else 0.0
 
     @property
     def ratio(self) -> float:
@@ -40,6 +47,8 @@ class Outcome:
             "p90_ms": round(self.median("ours", "p90_ms"), 2),
             "p99_ms": round(self.median("ours", "p99_ms"), 2),
             "errors": sum(run.errors for run in self.ours),
+            "cpu_us_per_request": round(self.cpu_us("ours"), 1),
+            "floor_cpu_us_per_request": round(self.cpu_us("floor"), 1),
             "rss_mb": [round(value, 1) for value in self.ours_rss_mb],
             "floor_p50_ms": round(self.median("floor", "p50_ms"), 2),
             "floor_p99_ms": round(self.median("floor", "p99_ms"), 2),
@@ -67,7 +76,8 @@ def machine() -> str:
 def print_table(outcomes: list[Outcome]) -> None:
     header = (
         f"{'scenario':<24}{'ours rps':>10}{'floor rps':>11}{'ratio':>7}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}"
-        f"{'floor p99':>10}{'errors':>8}  {'worker peak RSS MiB':<20}{'p99 @70% ms':>12}"
+        f"{'floor p99':>10}{'errors':>8}{'CPU us/req':>11}{'floor CPU':>10}  {'worker peak RSS MiB':<20}"
+        f"{'p99 @70% ms':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -78,7 +88,8 @@ def print_table(outcomes: list[Outcome]) -> None:
         print(
             f"{item.title:<24}{data['ours_rps']:>10.0f}{data['floor_rps']:>11.0f}{data['ratio']:>7.2f}"
             f"{data['p50_ms']:>8.1f}{data['p90_ms']:>8.1f}{data['p99_ms']:>8.1f}{data['floor_p99_ms']:>10.1f}"
-            f"{data['errors'] + data['floor_errors']:>8}  {rss:<20}{paced:>12}"
+            f"{data['errors'] + data['floor_errors']:>8}{data['cpu_us_per_request']:>11.0f}"
+            f"{data['floor_cpu_us_per_request']:>10.0f}  {rss:<20}{paced:>12}"
         )
 
 

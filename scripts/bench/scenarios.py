@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from scripts.bench.dataset import ADMIN_EMAIL, ADMIN_PASSWORD, BULK_PASSWORD, Dataset
 
 RENAME_BODY = json.dumps({"full_name": "Bench Customer"})
+HOT_PRODUCTS = 8
 
 
 @dataclass
@@ -47,8 +48,9 @@ def _each_user(context: Context, rounds: int, make: Callable[[VirtualUser, int],
     return [make(user, turn) for turn in range(rounds) for user in context.users]
 
 
-def _order_body(context: Context, user_number: int, turn: int) -> str:
-    ids = context.product_ids
+def _order_body(context: Context, user_number: int, turn: int, *, products: int = 0) -> str:
+    """Two lines over the first `products` of the benchmark's products (all of them by default)."""
+    ids = context.product_ids[:products] if products else context.product_ids
     first = (user_number + turn) % len(ids)
     second = (first + 1 + turn % (len(ids) - 1)) % len(ids)
     items = [{"product_id": ids[first], "quantity": 1}, {"product_id": ids[second], "quantity": 2}]
@@ -79,6 +81,17 @@ def place(context: Context) -> list[str]:
 
     def make(user: VirtualUser, turn: int) -> str:
         return _line("POST", "/orders", user.token, _order_body(context, numbers[user.email], turn))
+
+    return _each_user(context, 16, make)
+
+
+def hot(context: Context) -> list[str]:
+    """A sale on a few products: every order's two lines fall on the same HOT_PRODUCTS products."""
+    numbers = {user.email: number for number, user in enumerate(context.users)}
+
+    def make(user: VirtualUser, turn: int) -> str:
+        body = _order_body(context, numbers[user.email], turn, products=HOT_PRODUCTS)
+        return _line("POST", "/orders", user.token, body)
 
     return _each_user(context, 16, make)
 
@@ -124,6 +137,7 @@ SCENARIOS = [
     Scenario("orders", "GET /orders", orders),
     Scenario("order", "GET /orders/{id}", order),
     Scenario("place", "POST /orders", place),
+    Scenario("hot", "POST /orders, 8 products", hot),
     Scenario("mixed", "mixed 70/20/10", mixed),
     Scenario("summary", "GET /analytics/summary", summary, admin=True),
 ]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -83,6 +84,17 @@ class Server:
                 if line.startswith(f"{field}:"):
                     values.append(int(line.split()[1]) / 1024)
         return values
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the workers have used so far (from /proc/<pid>/stat)."""
+        total = 0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime: the 14th and 15th fields
+        return total / CLOCK_TICKS
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
