@@ -6,6 +6,7 @@ exists`), so a warm run makes none of them; the service's image is rebuilt every
 """
 
 import hashlib
+import os
 import shutil
 import subprocess
 import tempfile
@@ -101,7 +102,10 @@ def ensure_debian_python(podman: Podman) -> str:
         mmdebstrap, "--quiet", "--variant=minbase", f"--include={BASE_PACKAGES}",
         *(f"--dpkgopt={option}" for option in DPKG_OPTIONS), DEBIAN_SUITE, "-", *DEBIAN_SOURCES,
     ]  # fmt: skip
-    with subprocess.Popen(command, stdout=subprocess.PIPE) as bootstrap:
+    # Unpacking into tmpfs rather than this disk halves the time (80 s to 45 s measured on a busy CI machine).
+    shm = Path("/dev/shm")  # noqa: S108 - mmdebstrap makes a private directory of its own in it
+    env = {**os.environ, "TMPDIR": str(shm)} if os.access(shm, os.W_OK) else None
+    with subprocess.Popen(command, stdout=subprocess.PIPE, env=env) as bootstrap:
         try:
             podman.run("import", "--change", 'CMD ["/bin/bash"]', "-", tag, stdin=bootstrap.stdout, timeout=900)
         except BaseException:
