@@ -69,9 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     install_openapi(app)
     docs_csp = install_docs(app)
-    app.add_middleware(
-        RequestEnvelopeMiddleware, docs_csp=docs_csp, docs_prefixes=(DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL)
-    )
+    page_csps = (((DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL), docs_csp),)
+    app.add_middleware(RequestEnvelopeMiddleware, page_csps=page_csps)
     return app
 
 
