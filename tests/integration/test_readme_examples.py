@@ -1,6 +1,7 @@
 """The README's run command serves the demo, and every curl example in the README works against it."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -83,3 +84,15 @@ def test_the_run_command_stops_before_the_banner_when_the_port_is_taken(tmp_path
     assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in output
     assert "Order service on" not in output and "migrating" not in output
     assert not (tmp_path / "demo.db").exists()
+
+
+def test_the_readme_examples_name_no_port_and_show_error_bodies() -> None:
+    from scripts.check_readme_examples import DOCUMENTED_URL, README, examples
+
+    blocks = examples(README.read_text())
+    code = "\n".join(line for block in blocks for line in block.splitlines() if not line.lstrip().startswith("#"))
+    assert code.count(DOCUMENTED_URL) == 1, "only BASE_URL's default may name the address"
+    assert code.startswith(f'BASE_URL="${{BASE_URL:-{DOCUMENTED_URL}}}"')
+    curls = re.findall(r"\bcurl\b[^|\n]*", code)
+    assert curls and all("--fail-with-body" in call for call in curls), "every curl shows the problem body"
+    assert not re.search(r"\bcurl\b.*\s-[a-zA-Z]*f[a-zA-Z]*\b", code), "-f hides the problem body"
