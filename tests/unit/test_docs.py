@@ -62,3 +62,9 @@ def test_every_setting_is_in_env_example_and_the_settings_section() -> None:
     assert settings - documented == set(), "settings missing from the Settings section of docs/api_contracts.md"
     assert settings - in_example == set(), "settings missing from .env.example"
     assert in_example - settings == set(), ".env.example names settings the service does not read"
+
+
+def test_every_image_the_readme_shows_is_in_the_repository() -> None:
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (ROOT / "README.md").read_text())
+    assert "docs/images/dashboard.png" in images
+    assert [image for image in images if not (ROOT / image).is_file()] == []

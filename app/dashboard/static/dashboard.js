@@ -247,7 +247,7 @@ function orderRow(order, allowed = NEXT_STATUSES[order.status] || []) {
   const row = el(
     "tr",
     { dataset: { orderId: order.id, userId: order.user_id } },
-    el("td", {}, utcMinute(order.created_at)),
+    el("td", { className: "when" }, utcMinute(order.created_at)),
     el("td", { title: order.id }, shortId(order.id)),
     el("td", { className: "customer", title: order.user_id }, state.emails.get(order.user_id) || shortId(order.user_id)),
     el("td", { className: "items" }, items),
