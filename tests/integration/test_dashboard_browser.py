@@ -193,6 +193,23 @@ async def test_an_order_moves_from_pending_to_paid_through_the_page(
     await expect(page.locator("#notice")).to_contain_text("is now paid")
 
 
+async def test_a_refused_status_change_shows_the_order_as_it_is_now(
+    tab: Tab, server: ServiceProcess, shop: Shop
+) -> None:
+    page = await _signed_in(tab, server, shop)
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+        headers = await _login(http, shop.admin.email, shop.admin.password)
+        response = await http.post(f"/orders/{shop.pending}/cancel", headers=headers)
+        assert response.status_code == 200, response.text
+
+    await page.click(f'#orders tr[data-order-id="{shop.pending}"] button[data-status="paid"]')
+    await expect(page.locator(f'#orders tr[data-order-id="{shop.pending}"] .status')).to_have_text("cancelled")
+    await expect(page.locator("#notice")).to_contain_text("The order is cancelled now.")
+    assert await _actions(page, shop.pending) == []
+    assert (await _api(server, shop, f"/orders/{shop.pending}"))["status"] == "cancelled"
+    await expect(page.locator("#tile-statuses")).to_contain_text("cancelled 2")
+
+
 async def test_a_price_and_stock_edit_is_saved(tab: Tab, server: ServiceProcess, shop: Shop) -> None:
     page = await _signed_in(tab, server, shop)
     mug = shop.products["B-MUG"]["id"]

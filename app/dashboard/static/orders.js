@@ -62,11 +62,15 @@ async function changeStatus(order, next, row) {
     notify(`Order ${shortId(order.id)} is now ${updated.status}.`);
     await loadAnalytics();
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 409) throw error;
+    if (!(error instanceof ApiError) || error.status !== 409) {
+      for (const button of row.querySelectorAll("button")) button.disabled = false;
+      throw error;
+    }
     // Someone else moved it first: show the order as it is now, with the moves the API allows.
     const current = await getJson(`/orders/${order.id}`);
     row.replaceWith(orderRow(current, error.problem.allowed || NEXT_STATUSES[current.status]));
     notify(`${error.describe()} The order is ${current.status} now.`, "error");
+    await loadAnalytics();
   }
 }
 
