@@ -3,11 +3,12 @@ Sits beneath every layer; nothing here imports the rest of the app.
 Turns environment strings into one validated, typed `Settings` object.
 """
 
+import re
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Keys that appear in docs and examples; production must never sign with them.
 EXAMPLE_JWT_KEYS = frozenset(
@@ -20,6 +21,8 @@ EXAMPLE_JWT_KEYS = frozenset(
     }
 )
 MIN_JWT_KEY_BYTES = 32
+# An origin as browsers send it: scheme, host and optional port; no path, no trailing slash, no wildcard.
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 
 class Settings(BaseSettings):
@@ -52,6 +55,9 @@ class Settings(BaseSettings):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     idempotency_key_ttl_hours: int = Field(default=24, ge=24)
 
+    # Comma-separated exact origins allowed to call the API from a browser (CORS); none by default.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
@@ -65,6 +71,19 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [origin.strip() for origin in value.split(",") if origin.strip()]
+        if not isinstance(value, list | tuple):
+            return value
+        for origin in value:
+            if not isinstance(origin, str) or not _ORIGIN.match(origin):
+                raise ValueError(f"CORS_ORIGINS: {origin!r} is not an origin like https://shop.example.com:8443")
+        # Browsers send the host in lower case and leave the scheme's default port out: compare in that form.
+        return tuple(o.lower().removesuffix(":443" if o.startswith("https") else ":80") for o in value)
 
     @model_validator(mode="after")
     def _refuse_weak_production_key(self) -> "Settings":

@@ -11,8 +11,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import analytics, auth, ops, orders, products, users
+from app.api.dashboard import DASHBOARD_URL, install_dashboard
 from app.api.openapi import install_openapi
 from app.config import Settings, get_settings
+from app.core.cors import install_cors
 from app.core.docs import DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL, install_docs
 from app.core.errors import register_error_handlers
 from app.core.logging import configure_logging
@@ -69,9 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     install_openapi(app)
     docs_csp = install_docs(app)
-    app.add_middleware(
-        RequestEnvelopeMiddleware, docs_csp=docs_csp, docs_prefixes=(DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL)
-    )
+    dashboard_csp = install_dashboard(app)
+    # Added before the envelope, so the envelope wraps it: CORS preflight answers get the usual headers too.
+    install_cors(app, settings.cors_origins)
+    page_csps = (((DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL), docs_csp), ((DASHBOARD_URL,), dashboard_csp))
+    app.add_middleware(RequestEnvelopeMiddleware, page_csps=page_csps)
     return app
 
 

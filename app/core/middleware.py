@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -19,7 +19,7 @@ from app.core.metrics import observe_request
 
 MAX_BODY_BYTES = 1024 * 1024
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 
 SECURITY_HEADERS: Mapping[bytes, bytes] = {
     b"x-content-type-options": b"nosniff",
@@ -36,10 +36,12 @@ access_log = logging.getLogger("app.access")
 
 
 class RequestEnvelopeMiddleware:
-    def __init__(self, app: ASGIApp, *, docs_csp: str, docs_prefixes: tuple[str, ...]) -> None:
+    """`page_csps` pairs path prefixes with the Content-Security-Policy of the HTML pages served under them
+    (Swagger UI, the dashboard); every other path gets the API's locked-down policy."""
+
+    def __init__(self, app: ASGIApp, *, page_csps: Sequence[tuple[tuple[str, ...], str]] = ()) -> None:
         self.app = app
-        self.docs_csp = docs_csp.encode()
-        self.docs_prefixes = docs_prefixes
+        self.page_csps = [(prefixes, csp.encode()) for prefixes, csp in page_csps]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,7 +54,7 @@ class RequestEnvelopeMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
-        csp = self.docs_csp if scope["path"].startswith(self.docs_prefixes) else _API_CSP.encode()
+        csp = _content_security_policy(scope["path"], self.page_csps)
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status, response_started
@@ -91,6 +93,13 @@ class RequestEnvelopeMiddleware:
             )
             user_id_var.reset(uid_token)
             request_id_var.reset(rid_token)
+
+
+def _content_security_policy(path: str, page_csps: Sequence[tuple[tuple[str, ...], bytes]]) -> bytes:
+    for prefixes, csp in page_csps:
+        if path.startswith(prefixes):
+            return csp
+    return _API_CSP
 
 
 def _request_id(scope: Scope) -> str:

@@ -33,6 +33,9 @@ PUBLIC = {
     "GET /docs/oauth2-redirect",
     "MOUNT /docs-static",
     "GET /openapi.json",
+    # The dashboard's page and assets are public; everything it shows comes from the API with a token.
+    "GET /admin",
+    "MOUNT /admin/static",
 }
 # Public, but a token that is sent must be valid (an admin's token shows inactive products).
 OPTIONAL_TOKEN = {"GET /products", "GET /products/{product_id}"}
@@ -135,13 +138,14 @@ async def test_a_signed_in_route_serves_a_customer(client: AsyncClient, customer
     assert (await call(client, route, customer.headers)).status_code not in {401, 403}
 
 
-@pytest.mark.parametrize("route", sorted(PUBLIC - {"MOUNT /docs-static"}))
+@pytest.mark.parametrize("route", sorted(PUBLIC - {"MOUNT /docs-static", "MOUNT /admin/static"}))
 async def test_a_public_route_needs_no_token(client: AsyncClient, route: str) -> None:
     assert (await call(client, route)).status_code not in {401, 403}
 
 
-async def test_the_docs_assets_need_no_token(client: AsyncClient) -> None:
+async def test_the_docs_and_dashboard_assets_need_no_token(client: AsyncClient) -> None:
     assert (await client.get("/docs-static/swagger-ui.css")).status_code == 200
+    assert (await client.get("/admin/static/dashboard.js")).status_code == 200
 
 
 @pytest.mark.parametrize("route", sorted(OPTIONAL_TOKEN))

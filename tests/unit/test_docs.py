@@ -4,6 +4,7 @@ import ast
 import re
 from pathlib import Path
 
+from app.config import Settings
 from app.main import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,10 +14,11 @@ CALL_NAME = re.compile(r"`(?:[\w.]+\.)?(\w+)\(\)`")
 
 
 def _app_routes() -> set[tuple[str, str]]:
-    """Every operation the app serves, read from its OpenAPI document (the Swagger UI pages aside)."""
+    """Every operation the app serves, read from its OpenAPI document, and the two HTML pages (Swagger UI, the
+    dashboard), which are routes though not API operations."""
     paths = create_app().openapi()["paths"]
     operations = {(method.upper(), path) for path, methods in paths.items() for method in methods}
-    return operations | {("GET", "/docs")}
+    return operations | {("GET", "/docs"), ("GET", "/admin")}
 
 
 def test_every_route_is_in_api_contracts_and_nothing_else() -> None:
@@ -49,3 +51,20 @@ def test_the_architecture_checks_can_fail() -> None:
     assert "app/services/order_service.py" in APP_PATH.findall("see `app/services/order_service.py`")
     assert CALL_NAME.findall("`order_service.place_order()` and `nothing_here()`") == ["place_order", "nothing_here"]
     assert "nothing_here" not in _defined_names()
+
+
+def test_every_setting_is_in_env_example_and_the_settings_section() -> None:
+    contracts = (ROOT / "docs/api_contracts.md").read_text()
+    section = contracts.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
+    in_example = set(re.findall(r"^([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), flags=re.MULTILINE))
+    settings = {name.upper() for name in Settings.model_fields}
+    assert settings - documented == set(), "settings missing from the Settings section of docs/api_contracts.md"
+    assert settings - in_example == set(), "settings missing from .env.example"
+    assert in_example - settings == set(), ".env.example names settings the service does not read"
+
+
+def test_every_image_the_readme_shows_is_in_the_repository() -> None:
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (ROOT / "README.md").read_text())
+    assert "docs/images/dashboard.png" in images
+    assert [image for image in images if not (ROOT / image).is_file()] == []
