@@ -1,73 +1,50 @@
 """The app factory: an HTTP request's first and last stop.
-Sits on top of everything; wires settings, middleware, routers, error handlers and lifespan.
+Sits on top of everything; wires middleware, routers, error handlers and the lifespan around the composition root.
 Turns a configuration into a running ASGI application.
+
+`uvicorn app.main:app` serves the module's `app`, and `uvicorn --factory app.main:create_app` builds a fresh one;
+either way the object graph (app/bootstrap.py) is built when the server starts, not when the module is imported.
 """
 
 import gc
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
 from app.api import analytics, auth, ops, orders, products, users
 from app.api.dashboard import DASHBOARD_URL, install_dashboard
 from app.api.openapi import install_openapi
+from app.bootstrap import Container, bootstrap
 from app.config import Settings, get_settings
 from app.core.cors import install_cors
 from app.core.docs import DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL, install_docs
 from app.core.errors import register_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestEnvelopeMiddleware
-from app.core.rate_limit import LoginThrottle
-from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
-from app.db.reader import create_reader
-from app.db.session import create_engine, create_session_factory
-from app.services.read_side import ReadSide
 
 logger = logging.getLogger("app")
+ROUTERS = (auth, users, products, orders, analytics, ops)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+def create_app(container: Container | None = None, *, settings: Settings | None = None) -> FastAPI:
+    """The ASGI app. With a `container` (tests, scripts) it serves that one and leaves closing it to the caller;
+    without one it bootstraps its own from `settings` (the environment's by default) when it starts."""
+    settings = container.settings if container else (settings or get_settings())
     configure_logging(settings.log_level, settings.log_format)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await reader.open()
-        _settle_garbage_collector()
-        logger.info("started", extra={"environment": settings.environment})
-        yield
-        await reader.close()
-        await app.state.engine.dispose()
-        app.state.hasher.close()
-        logger.info("stopped; database pool closed")
-
     app = FastAPI(
         title="Order and analytics service",
         version="1.0.0",
         description="Customers register, browse the catalogue and place orders; admins run the shop.",
-        lifespan=lifespan,
+        lifespan=_lifespan(container, settings),
         docs_url=None,
         redoc_url=None,
     )
-    engine = create_engine(settings)
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.session_factory = create_session_factory(engine)
-    reader = create_reader(settings)
-    app.state.reader = reader
-    app.state.read_side = ReadSide(reader, currency=settings.currency)
-    app.state.hasher = PasswordHasher(settings)
-    app.state.tokens = TokenCodec(settings, resolve_signing_key(settings))
-    app.state.throttle = LoginThrottle(
-        max_failures=settings.login_max_failed_attempts,
-        window_seconds=settings.login_lockout_seconds,
-        redis_url=settings.redis_url,
-    )
-
+    if container is not None:
+        app.state.container = container
     register_error_handlers(app)
-    for module in (auth, users, products, orders, analytics, ops):
+    for module in ROUTERS:
         app.include_router(module.router)
     install_openapi(app)
     docs_csp = install_docs(app)
@@ -77,6 +54,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     page_csps = (((DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL), docs_csp), ((DASHBOARD_URL,), dashboard_csp))
     app.add_middleware(RequestEnvelopeMiddleware, page_csps=page_csps)
     return app
+
+
+def _lifespan(given: Container | None, settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        container = given or bootstrap(settings)
+        app.state.container = container
+        await container.start()
+        _settle_garbage_collector()
+        logger.info("started", extra={"environment": settings.environment})
+        yield
+        if given is None:
+            await container.close()
+        logger.info("stopped; database pool closed")
+
+    return lifespan
 
 
 def _settle_garbage_collector() -> None:

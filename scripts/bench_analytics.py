@@ -16,12 +16,11 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,18 +28,17 @@ from typing import Any
 
 import httpx
 import psycopg
-from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.bootstrap import bootstrap  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.core.security import PasswordHasher  # noqa: E402
 from app.db.connect import sync_url  # noqa: E402
-from app.db.session import create_engine, create_session_factory  # noqa: E402
+from app.db.reader import ReadQuery  # noqa: E402
 from app.schemas.analytics import RevenueInterval  # noqa: E402
-from app.services import analytics_service, user_service  # noqa: E402
-from app.services.unit_of_work import UnitOfWork  # noqa: E402
+from app.services.analytics_service import AnalyticsService  # noqa: E402
+from scripts.processes import free_port  # noqa: E402
 
 ADMIN_EMAIL = "analytics-bench-admin@example.com"
 ADMIN_PASSWORD = "analytics-bench-password"  # noqa: S105 - a throwaway account in a benchmark database
@@ -56,51 +54,41 @@ WINDOWS = {"30 days": timedelta(days=30), "365 days": timedelta(days=365)}
 Statement = tuple[str, Any]
 
 
-def _service_call(name: str, start: datetime, end: datetime) -> Callable[[UnitOfWork], Any]:
+def _service_call(name: str, start: datetime, end: datetime) -> Callable[[AnalyticsService], Awaitable[Any]]:
     path, params = ENDPOINTS[name]
     if path.endswith("summary"):
-        return lambda uow: analytics_service.get_summary(uow, start=start, end=end)
+        return lambda service: service.get_summary(start=start, end=end)
     if path.endswith("revenue"):
         interval = RevenueInterval(params["interval"])
-        return lambda uow: analytics_service.get_revenue(uow, start=start, end=end, interval=interval)
+        return lambda service: service.get_revenue(start=start, end=end, interval=interval)
     if path.endswith("top-products"):
-        return lambda uow: analytics_service.list_top_products(uow, start=start, end=end, limit=10)
-    return lambda uow: analytics_service.list_top_customers(uow, start=start, end=end, limit=10)
+        return lambda service: service.list_top_products(start=start, end=end, limit=10)
+    return lambda service: service.list_top_customers(start=start, end=end, limit=10)
 
 
 async def _prepare(settings: Settings, cases: dict[tuple[str, str], tuple[datetime, datetime]]) -> dict[Any, Any]:
     """Ensure the admin; capture the SQL every endpoint runs, by calling its service once."""
-    engine = create_engine(settings)
+    container = bootstrap(settings)
     captured: list[Statement] = []
+    reader = container.reader
+    run = reader.all
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
-    def _capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        captured.append((statement, parameters))
+    async def capture(query: ReadQuery, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+        sql, constants = query.compiled(reader.dialect)
+        captured.append((sql, {**constants, **(params or {})}))
+        return await run(query, params)
 
+    reader.all = capture  # type: ignore[method-assign]
     statements: dict[Any, Any] = {}
     try:
-        factory = create_session_factory(engine)
-        hasher = PasswordHasher(settings)
-        await user_service.ensure_admin(UnitOfWork(factory), hasher, email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
+        await container.services.users.ensure_admin(email=ADMIN_EMAIL, password=ADMIN_PASSWORD)
         for (name, window), (start, end) in cases.items():
             captured.clear()
-            await _service_call(name, start, end)(UnitOfWork(factory))
-            # The analytics statements only: not BEGIN, nor the SET/RESET of plan_cache_mode around them (a
-            # direct run is not prepared, so it is planned for its bounds anyway).
-            statements[(name, window)] = [
-                (sql, params)
-                for sql, params in captured
-                if not sql.lstrip().upper().startswith(("BEGIN", "SET", "RESET"))
-            ]
+            await _service_call(name, start, end)(container.services.analytics)
+            statements[(name, window)] = list(captured)
     finally:
-        await engine.dispose()
+        await container.close()
     return statements
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -108,7 +96,7 @@ def _server(url: str | None, database_url: str) -> Iterator[str]:
     if url:
         yield url
         return
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
     env.setdefault("JWT_SECRET_KEY", secrets.token_urlsafe(48))
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]

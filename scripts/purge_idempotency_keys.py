@@ -12,24 +12,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.config import get_settings
-from app.db.session import create_engine, create_session_factory
+from app.bootstrap import bootstrap
 from app.services import idempotency_service
-from app.services.unit_of_work import UnitOfWork
 
 
 async def purge(batch_size: int) -> int:
-    engine = create_engine(get_settings())
+    container = bootstrap()
     total = 0
     try:
-        factory = create_session_factory(engine)
         while True:
-            deleted = await idempotency_service.purge_expired(UnitOfWork(factory), limit=batch_size)
+            deleted = await idempotency_service.purge_expired(container.unit_of_work(), limit=batch_size)
             total += deleted
             if deleted < batch_size:
                 return total
     finally:
-        await engine.dispose()
+        await container.close()
 
 
 def main() -> int:

@@ -16,44 +16,33 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.bootstrap import Services, bootstrap
 from app.config import Settings, get_settings
 from app.core.errors import AppError, ConflictError
-from app.core.rate_limit import LoginThrottle
-from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
-from app.db.reader import create_reader
-from app.db.session import create_engine, create_session_factory
 from app.models import OrderStatus
 from app.schemas.order import OrderCreate, OrderLineCreate
 from app.schemas.product import ProductCreate
 from app.schemas.user import UserCreate
-from app.services import auth_service, order_service, order_status_service, product_service
 from app.services.caller import Caller
-from app.services.read_side import ReadSide
-from app.services.unit_of_work import UnitOfWork
 from scripts import bulk_seed
 
 DEMO_CUSTOMER = UserCreate(email="customer@example.com", password="customer-password-123", full_name="Demo Customer")
 
 
 async def seed_demo() -> None:
-    settings = get_settings()
-    engine = create_engine(settings)
-    reader = create_reader(settings)
-    reads = ReadSide(reader, currency=settings.currency)
+    container = bootstrap()
     try:
-        factory = create_session_factory(engine)
+        services = container.services
         try:
-            await auth_service.register(UnitOfWork(factory), PasswordHasher(settings), DEMO_CUSTOMER)
+            await services.auth.register(DEMO_CUSTOMER)
             print("demo customer created")
         except ConflictError:
             print("demo customer already present")
-        await _seed_demo_catalogue(factory, settings)
-        await _seed_demo_orders(factory, reads, settings)
+        await _seed_demo_catalogue(services)
+        await _seed_demo_orders(services, container.settings)
     finally:
-        await reader.close()
-        await engine.dispose()
+        await container.close()
 
 
 DEMO_PRODUCTS = [
@@ -82,65 +71,52 @@ DEMO_ORDERS = [
 ]
 
 
-async def _seed_demo_catalogue(factory: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+async def _seed_demo_catalogue(services: Services) -> None:
     created = 0
     for product in DEMO_PRODUCTS:
         try:
-            await product_service.create_product(UnitOfWork(factory), product, currency=settings.currency)
+            await services.products.create_product(product)
             created += 1
         except ConflictError:
             pass
     print(f"demo products: {created} created, {len(DEMO_PRODUCTS) - created} already present")
 
 
-async def _seed_demo_orders(factory: async_sessionmaker[AsyncSession], reads: ReadSide, settings: Settings) -> None:
+async def _seed_demo_orders(services: Services, settings: Settings) -> None:
     """Place the demo orders once: skipped as soon as the demo customer has any order."""
-    customer = await _sign_in(factory, reads, settings, DEMO_CUSTOMER.email, DEMO_CUSTOMER.password)
-    if (await order_service.list_orders(reads, customer, limit=1, cursor=None)).items:
+    customer = await _sign_in(services, DEMO_CUSTOMER.email, DEMO_CUSTOMER.password)
+    if (await services.orders.list_orders(customer, limit=1, cursor=None)).items:
         print("demo orders already present")
         return
-    catalogue = await product_service.list_products(reads, None, limit=100, cursor=None, q=None)
+    catalogue = await services.products.list_products(None, limit=100, cursor=None, q=None)
     ids = {product.sku: product.id for product in catalogue.items}
     placed = []
     for lines in DEMO_ORDERS:
         body = OrderCreate(items=[OrderLineCreate(product_id=ids[sku], quantity=quantity) for sku, quantity in lines])
-        outcome = await order_service.place_order(
-            UnitOfWork(factory), reads, customer, body, currency=settings.currency
-        )
-        placed.append(outcome.order)
-    await order_status_service.cancel_order(UnitOfWork(factory), customer, placed[-1].id)
-    admin = await _first_admin(factory, reads, settings)
+        placed.append((await services.orders.place_order(customer, body)).order)
+    await services.order_status.cancel_order(customer, placed[-1].id)
+    admin = await _first_admin(services, settings)
     if admin is not None:
         for order, steps in ((placed[0], ("paid", "shipped", "delivered")), (placed[1], ("paid",))):
             for step in steps:
-                await order_status_service.change_status(UnitOfWork(factory), admin, order.id, OrderStatus(step))
+                await services.order_status.change_order_status(admin, order.id, OrderStatus(step))
     print(f"demo orders: {len(placed)} placed" + ("" if admin else " (set FIRST_ADMIN_* to also pay and ship some)"))
 
 
-async def _first_admin(factory: async_sessionmaker[AsyncSession], reads: ReadSide, settings: Settings) -> Caller | None:
+async def _first_admin(services: Services, settings: Settings) -> Caller | None:
     if not settings.first_admin_email or not settings.first_admin_password:
         return None
     try:
-        admin = await _sign_in(
-            factory, reads, settings, settings.first_admin_email, settings.first_admin_password.get_secret_value()
-        )
+        admin = await _sign_in(services, settings.first_admin_email, settings.first_admin_password.get_secret_value())
     except AppError:  # not created yet (python -m app.db.init_db) or another password
         return None
     return admin if admin.is_admin else None
 
 
-async def _sign_in(
-    factory: async_sessionmaker[AsyncSession], reads: ReadSide, settings: Settings, email: str, password: str
-) -> Caller:
+async def _sign_in(services: Services, email: str, password: str) -> Caller:
     """Log in and check the token, exactly as a client of the API would."""
-    tokens = TokenCodec(settings, resolve_signing_key(settings))
-    throttle = LoginThrottle(
-        max_failures=settings.login_max_failed_attempts, window_seconds=settings.login_lockout_seconds, redis_url=None
-    )
-    pair = await auth_service.login(
-        UnitOfWork(factory), PasswordHasher(settings), tokens, throttle, email=email, password=password
-    )
-    return await auth_service.authenticate(reads, tokens, access_token=pair.access_token)
+    pair = await services.auth.login(username=email, password=password)
+    return await services.auth.authenticate(access_token=pair.access_token)
 
 
 def main() -> int:

@@ -25,6 +25,7 @@ os.environ.setdefault("ENVIRONMENT", "test")
 os.environ.setdefault("JWT_SECRET_KEY", "test-only-signing-key-0123456789abcdef")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+from app.bootstrap import Container, bootstrap
 from app.config import Settings
 from app.db.connect import sync_url
 from app.main import create_app
@@ -100,19 +101,24 @@ def make_settings(database: Database, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def app(database: Database) -> Iterator[FastAPI]:
-    application = create_app(make_settings(database))
-    yield application
+def container(database: Database) -> Iterator[Container]:
+    """The object graph the app serves with, for the whole run (the pools close with the session's loop)."""
+    yield bootstrap(make_settings(database))
+
+
+@pytest.fixture(scope="session")
+def app(container: Container) -> Iterator[FastAPI]:
+    yield create_app(container)
 
 
 @pytest.fixture(autouse=True)
 async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Empty every table and forget throttling counters after each integration test."""
-    application: FastAPI | None = request.getfixturevalue("app") if "database" in request.fixturenames else None
+    container: Container | None = request.getfixturevalue("container") if "database" in request.fixturenames else None
     yield
-    if application is None:
+    if container is None:
         return
-    engine = application.state.engine
+    engine = container.engine
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     # DELETE, children first: on the few rows a test leaves it takes about a millisecond, where
     # PostgreSQL's TRUNCATE of every table costs over a hundred per test. The second pass clears
@@ -120,14 +126,7 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     async with engine.begin() as connection:
         for table in tables + tables:
             await connection.execute(text(f"DELETE FROM {table}"))
-    from app.core.rate_limit import LoginThrottle
-
-    settings: Settings = application.state.settings
-    application.state.throttle = LoginThrottle(
-        max_failures=settings.login_max_failed_attempts,
-        window_seconds=settings.login_lockout_seconds,
-        redis_url=settings.redis_url,
-    )
+    container.throttle.forget_local()
 
 
 @pytest.fixture
@@ -144,17 +143,15 @@ def http_client(application: FastAPI) -> AsyncClient:
 @pytest.fixture
 async def app_factory() -> AsyncIterator[Callable[[Settings], FastAPI]]:
     """Build extra apps from custom settings; their database pools are closed after the test."""
-    built: list[FastAPI] = []
+    built: list[Container] = []
 
     def build(settings: Settings) -> FastAPI:
-        application = create_app(settings)
-        built.append(application)
-        return application
+        built.append(bootstrap(settings))
+        return create_app(built[-1])
 
     yield build
-    for application in built:
-        await application.state.reader.close()
-        await application.state.engine.dispose()
+    for container in built:
+        await container.close()
 
 
 @pytest.fixture
@@ -209,14 +206,9 @@ async def customer(register: Callable[..., Awaitable[Account]]) -> Account:
 
 
 @pytest.fixture
-async def admin(app: FastAPI, client: AsyncClient) -> Account:
-    from app.services import user_service
-    from app.services.unit_of_work import UnitOfWork
-
+async def admin(container: Container, client: AsyncClient) -> Account:
     email, password = f"admin-{uuid.uuid4().hex[:8]}@example.com", "admin-password-123"
-    await user_service.ensure_admin(
-        UnitOfWork(app.state.session_factory), app.state.hasher, email=email, password=password
-    )
+    await container.services.users.ensure_admin(email=email, password=password)
     tokens = await login(client, email, password)
     me = await client.get("/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     return Account(me.json()["id"], email, password, tokens["access_token"], tokens["refresh_token"])

@@ -8,7 +8,6 @@ database for that service alone, without touching the shared server.
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -18,13 +17,9 @@ from pathlib import Path
 
 import httpx
 
+from scripts.processes import free_port, stop
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def create_first_admin(env: Mapping[str, str]) -> None:
@@ -77,13 +72,7 @@ class ServiceProcess:
         return self.process.wait(timeout)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop(self.process)
 
     def output(self) -> str:
         return self._log.read_text(errors="replace") if self._log.exists() else ""

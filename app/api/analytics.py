@@ -2,7 +2,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import AdminUser, Reads
+from app.api.deps import AdminUser, AnalyticsServiceDep
+from app.api.openapi import problem_responses
 from app.schemas.analytics import (
     RevenueInterval,
     RevenueRead,
@@ -10,8 +11,7 @@ from app.schemas.analytics import (
     TopCustomersRead,
     TopProductsRead,
 )
-from app.schemas.common import QueryDateTime, problem_responses
-from app.services import analytics_service
+from app.schemas.common import QueryDateTime
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -30,15 +30,17 @@ ERRORS = problem_responses(401, 403, 422)
 
 
 @router.get("/summary", response_model=SummaryRead, responses=ERRORS)
-async def get_summary(_: AdminUser, reads: Reads, start: Start = None, end: End = None) -> SummaryRead:
+async def get_summary(
+    _: AdminUser, analytics: AnalyticsServiceDep, start: Start = None, end: End = None
+) -> SummaryRead:
     """Order counts, revenue, average order value and cancellations over [start, end) (admin)."""
-    return await analytics_service.get_summary(reads, start=start, end=end)
+    return await analytics.get_summary(start=start, end=end)
 
 
 @router.get("/revenue", response_model=RevenueRead, responses=ERRORS)
 async def get_revenue(
     _: AdminUser,
-    reads: Reads,
+    analytics: AnalyticsServiceDep,
     start: Start = None,
     end: End = None,
     interval: Annotated[RevenueInterval, Query(description="UTC days, Monday-started weeks or months.")] = (
@@ -46,20 +48,20 @@ async def get_revenue(
     ),
 ) -> RevenueRead:
     """Revenue orders per period, every period overlapping [start, end) listed, empty ones as zeros (admin)."""
-    return await analytics_service.get_revenue(reads, start=start, end=end, interval=interval)
+    return await analytics.get_revenue(start=start, end=end, interval=interval)
 
 
 @router.get("/top-products", response_model=TopProductsRead, responses=ERRORS)
 async def list_top_products(
-    _: AdminUser, reads: Reads, start: Start = None, end: End = None, limit: Limit = 10
+    _: AdminUser, analytics: AnalyticsServiceDep, start: Start = None, end: End = None, limit: Limit = 10
 ) -> TopProductsRead:
     """Best-selling products by revenue over [start, end), ties by id (admin)."""
-    return await analytics_service.list_top_products(reads, start=start, end=end, limit=limit)
+    return await analytics.list_top_products(start=start, end=end, limit=limit)
 
 
 @router.get("/top-customers", response_model=TopCustomersRead, responses=ERRORS)
 async def list_top_customers(
-    _: AdminUser, reads: Reads, start: Start = None, end: End = None, limit: Limit = 10
+    _: AdminUser, analytics: AnalyticsServiceDep, start: Start = None, end: End = None, limit: Limit = 10
 ) -> TopCustomersRead:
     """Customers by revenue over [start, end), ties by id (admin)."""
-    return await analytics_service.list_top_customers(reads, start=start, end=end, limit=limit)
+    return await analytics.list_top_customers(start=start, end=end, limit=limit)

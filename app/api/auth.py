@@ -3,12 +3,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, status
 from pydantic.config import JsonDict
 
-from app.api.deps import CurrentUser, Hasher, Throttle, Tokens, UoW
+from app.api.deps import AuthServiceDep, CurrentUser
+from app.api.openapi import problem_responses
 from app.core.strict_json import StrictJSONRoute
-from app.schemas.auth import LogoutRequest, RefreshRequest, TokenPair
-from app.schemas.common import problem_responses, without_null
+from app.schemas.auth import TokenPairCreate, TokenPairDelete, TokenPairRead
+from app.schemas.common import without_null
 from app.schemas.user import UserCreate, UserRead
-from app.services import auth_service
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=StrictJSONRoute)
 
@@ -39,26 +39,24 @@ class LoginForm:
 @router.post(
     "/register", response_model=UserRead, status_code=status.HTTP_201_CREATED, responses=problem_responses(409, 422)
 )
-async def register_user(body: UserCreate, uow: UoW, hasher: Hasher) -> UserRead:
+async def register(body: UserCreate, auth: AuthServiceDep) -> UserRead:
     """Create a customer account."""
-    return UserRead.model_validate(await auth_service.register(uow, hasher, body))
+    return await auth.register(body)
 
 
-@router.post("/login", response_model=TokenPair, responses=problem_responses(401, 422, 429))
-async def login(
-    form: Annotated[LoginForm, Depends()], uow: UoW, hasher: Hasher, tokens: Tokens, throttle: Throttle
-) -> TokenPair:
+@router.post("/login", response_model=TokenPairRead, responses=problem_responses(401, 422, 429))
+async def login(form: Annotated[LoginForm, Depends()], auth: AuthServiceDep) -> TokenPairRead:
     """Exchange an email (`username`) and password for an access and a refresh token."""
-    return await auth_service.login(uow, hasher, tokens, throttle, email=form.username, password=form.password)
+    return await auth.login(username=form.username, password=form.password)
 
 
-@router.post("/refresh", response_model=TokenPair, responses=problem_responses(401, 422))
-async def refresh_tokens(body: RefreshRequest, uow: UoW, tokens: Tokens) -> TokenPair:
+@router.post("/refresh", response_model=TokenPairRead, responses=problem_responses(401, 422))
+async def refresh_tokens(body: TokenPairCreate, auth: AuthServiceDep) -> TokenPairRead:
     """Spend a refresh token for a new pair; replaying a spent one revokes its whole session."""
-    return await auth_service.refresh(uow, tokens, refresh_token=body.refresh_token)
+    return await auth.refresh_tokens(refresh_token=body.refresh_token)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 422))
-async def logout(body: LogoutRequest, caller: CurrentUser, uow: UoW, tokens: Tokens) -> None:
+async def logout(body: TokenPairDelete, caller: CurrentUser, auth: AuthServiceDep) -> None:
     """End this login session: its refresh and access tokens stop working at once."""
-    await auth_service.logout(uow, tokens, caller, refresh_token=body.refresh_token)
+    await auth.logout(caller, refresh_token=body.refresh_token)

@@ -1,85 +1,99 @@
-"""Request-scoped wiring: the unit of work, the read side, the security components and the caller."""
+"""Request-scoped wiring: the container's services, and the caller."""
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from app.config import Settings
+from app.bootstrap import Container
 from app.core.context import user_id_var
-from app.core.errors import AuthenticationError, PermissionDeniedError
-from app.core.rate_limit import LoginThrottle
-from app.core.security import PasswordHasher, TokenCodec
+from app.core.errors import AuthenticationError
 from app.schemas.user import UserRead
-from app.services import auth_service
-from app.services.caller import Caller
-from app.services.read_side import ReadSide
-from app.services.unit_of_work import UnitOfWork
+from app.services.analytics_service import AnalyticsService
+from app.services.auth_service import AuthService
+from app.services.caller import Caller, require_admin
+from app.services.order_service import OrderService
+from app.services.order_status_service import OrderStatusService
+from app.services.product_service import ProductService
+from app.services.user_service import UserService
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 
 
-async def get_uow(request: Request) -> UnitOfWork:
-    return UnitOfWork(request.app.state.session_factory)
+def container_of(request: Request) -> Container:
+    """The app's composition root (app/bootstrap.py), set by `create_app` or at start-up."""
+    return cast(Container, request.app.state.container)
 
 
-async def get_reads(request: Request) -> ReadSide:
-    return request.app.state.read_side  # type: ignore[no-any-return]
+async def get_auth_service(request: Request) -> AuthService:
+    return container_of(request).services.auth
 
 
-async def get_hasher(request: Request) -> PasswordHasher:
-    return request.app.state.hasher  # type: ignore[no-any-return]
+async def get_user_service(request: Request) -> UserService:
+    return container_of(request).services.users
 
 
-async def get_tokens(request: Request) -> TokenCodec:
-    return request.app.state.tokens  # type: ignore[no-any-return]
+async def get_product_service(request: Request) -> ProductService:
+    return container_of(request).services.products
 
 
-async def get_throttle(request: Request) -> LoginThrottle:
-    return request.app.state.throttle  # type: ignore[no-any-return]
+async def get_order_service(request: Request) -> OrderService:
+    return container_of(request).services.orders
 
 
-async def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+async def get_order_status_service(request: Request) -> OrderStatusService:
+    return container_of(request).services.order_status
 
 
-UoW = Annotated[UnitOfWork, Depends(get_uow)]
-Reads = Annotated[ReadSide, Depends(get_reads)]
-Hasher = Annotated[PasswordHasher, Depends(get_hasher)]
-Tokens = Annotated[TokenCodec, Depends(get_tokens)]
-Throttle = Annotated[LoginThrottle, Depends(get_throttle)]
-AppSettings = Annotated[Settings, Depends(get_app_settings)]
+async def get_analytics_service(request: Request) -> AnalyticsService:
+    return container_of(request).services.analytics
 
 
-async def get_caller(reads: Reads, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Caller:
+SERVICE_PROVIDERS: set[Callable[..., Any]] = {
+    get_auth_service,
+    get_user_service,
+    get_product_service,
+    get_order_service,
+    get_order_status_service,
+    get_analytics_service,
+}
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+ProductServiceDep = Annotated[ProductService, Depends(get_product_service)]
+OrderServiceDep = Annotated[OrderService, Depends(get_order_service)]
+OrderStatusServiceDep = Annotated[OrderStatusService, Depends(get_order_status_service)]
+AnalyticsServiceDep = Annotated[AnalyticsService, Depends(get_analytics_service)]
+BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
+
+
+async def get_caller(auth: AuthServiceDep, token: BearerToken) -> Caller:
     if not token:
         raise AuthenticationError("Not authenticated.")
-    caller = await auth_service.authenticate(reads, tokens, access_token=token)
+    caller = await auth.authenticate(access_token=token)
     user_id_var.set(str(caller.id))
     return caller
 
 
-async def get_profile(reads: Reads, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]) -> UserRead:
+async def get_optional_caller(auth: AuthServiceDep, token: BearerToken) -> Caller | None:
+    """The caller on a public route: None without a token; a token that is sent must be valid (else 401)."""
+    if not token:
+        return None
+    return await get_caller(auth, token)
+
+
+async def get_profile(auth: AuthServiceDep, token: BearerToken) -> UserRead:
     """The caller's own account, from the same query that checks the token's session (GET /users/me)."""
     if not token:
         raise AuthenticationError("Not authenticated.")
-    caller, profile = await auth_service.authenticate_profile(reads, tokens, access_token=token)
+    caller, profile = await auth.authenticate_profile(access_token=token)
     user_id_var.set(str(caller.id))
     return profile
 
 
-async def get_optional_caller(
-    reads: Reads, tokens: Tokens, token: Annotated[str | None, Depends(oauth2_scheme)]
-) -> Caller | None:
-    """The caller on a public route: None without a token; a token that is sent must be valid (else 401)."""
-    if not token:
-        return None
-    return await get_caller(reads, tokens, token)
-
-
 async def get_admin(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
-    if not caller.is_admin:
-        raise PermissionDeniedError("This action needs the admin role.")
+    # Here, before the body or the query is read: a customer gets 403 whatever else the request holds.
+    require_admin(caller)
     return caller
 
 

@@ -1,6 +1,7 @@
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from app.api.deps import container_of
 from app.core.health import readiness
 from app.core.metrics import render_metrics
 from app.schemas.ops import Liveness, Readiness
@@ -21,7 +22,8 @@ async def live() -> Liveness:
 )
 async def ready(request: Request) -> Response:
     """Whether the database (and Redis, when configured) answer; 503 names the failing check."""
-    checks = await readiness(request.app.state.engine, request.app.state.throttle)
+    container = container_of(request)
+    checks = await readiness(container.engine, container.throttle)
     healthy = all(value == "ok" for value in checks.values())
     body = Readiness(status="ok" if healthy else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)

@@ -1,22 +1,21 @@
 import uuid
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from app.api.deps import AdminUser, AppSettings, CurrentUser, Reads, UoW
+from app.api.deps import AdminUser, CurrentUser, OrderServiceDep, OrderStatusServiceDep
+from app.api.openapi import problem_responses
 from app.core.strict_json import StrictJSONRoute
 from app.models import OrderStatus
-from app.schemas.common import QueryDateTime, problem_responses
+from app.schemas.common import QueryDateTime
 from app.schemas.order import (
     IDEMPOTENCY_KEY_PATTERN,
     OrderCreate,
-    OrderHistory,
+    OrderHistoryRead,
     OrderPage,
     OrderRead,
     OrderStatusUpdate,
 )
-from app.services import order_service, order_status_service
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=StrictJSONRoute)
 
@@ -36,25 +35,15 @@ IdempotencyKeyHeader = Annotated[
     status_code=status.HTTP_201_CREATED,
     responses=problem_responses(401, 409, 422),
 )
-async def create_order(
+async def place_order(
     body: OrderCreate,
     caller: CurrentUser,
-    uow: UoW,
-    reads: Reads,
-    settings: AppSettings,
+    orders: OrderServiceDep,
     response: Response,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> OrderRead:
     """Place an order; prices and totals come from the catalogue, stock is taken at once."""
-    placed = await order_service.place_order(
-        uow,
-        reads,
-        caller,
-        body,
-        currency=settings.currency,
-        idempotency_key=idempotency_key,
-        key_ttl=timedelta(hours=settings.idempotency_key_ttl_hours),
-    )
+    placed = await orders.place_order(caller, body, idempotency_key=idempotency_key)
     if placed.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return placed.order
@@ -63,7 +52,7 @@ async def create_order(
 @router.get("", response_model=OrderPage, responses=problem_responses(401, 422))
 async def list_orders(
     caller: CurrentUser,
-    reads: Reads,
+    orders: OrderServiceDep,
     order_status: Annotated[OrderStatus | None, Query(alias="status")] = None,
     created_from: Annotated[QueryDateTime | None, Query(description="Inclusive; UTC when no offset is given")] = None,
     created_to: Annotated[QueryDateTime | None, Query(description="Exclusive; UTC when no offset is given")] = None,
@@ -72,8 +61,7 @@ async def list_orders(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> OrderPage:
     """Orders, newest first: the caller's own, or everyone's for admins."""
-    return await order_service.list_orders(
-        reads,
+    return await orders.list_orders(
         caller,
         limit=limit,
         cursor=cursor,
@@ -85,24 +73,26 @@ async def list_orders(
 
 
 @router.get("/{order_id}", response_model=OrderRead, responses=problem_responses(401, 404, 422))
-async def get_order(order_id: uuid.UUID, caller: CurrentUser, reads: Reads) -> OrderRead:
+async def get_order(order_id: uuid.UUID, caller: CurrentUser, orders: OrderServiceDep) -> OrderRead:
     """One order of the caller's (any order, for admins)."""
-    return await order_service.get_order(reads, caller, order_id)
+    return await orders.get_order(caller, order_id)
 
 
-@router.get("/{order_id}/history", response_model=OrderHistory, responses=problem_responses(401, 404, 422))
-async def get_order_history(order_id: uuid.UUID, caller: CurrentUser, reads: Reads) -> OrderHistory:
+@router.get("/{order_id}/history", response_model=OrderHistoryRead, responses=problem_responses(401, 404, 422))
+async def get_order_history(order_id: uuid.UUID, caller: CurrentUser, orders: OrderServiceDep) -> OrderHistoryRead:
     """Every status change of the order, oldest first, creation included."""
-    return await order_service.get_history(reads, caller, order_id)
+    return await orders.get_order_history(caller, order_id)
 
 
 @router.post("/{order_id}/cancel", response_model=OrderRead, responses=problem_responses(401, 404, 409, 422))
-async def cancel_order(order_id: uuid.UUID, caller: CurrentUser, uow: UoW) -> OrderRead:
+async def cancel_order(order_id: uuid.UUID, caller: CurrentUser, statuses: OrderStatusServiceDep) -> OrderRead:
     """Cancel a pending or paid order; its stock goes back to the catalogue."""
-    return await order_status_service.cancel_order(uow, caller, order_id)
+    return await statuses.cancel_order(caller, order_id)
 
 
 @router.patch("/{order_id}/status", response_model=OrderRead, responses=problem_responses(401, 403, 404, 409, 422))
-async def change_order_status(order_id: uuid.UUID, body: OrderStatusUpdate, caller: AdminUser, uow: UoW) -> OrderRead:
+async def change_order_status(
+    order_id: uuid.UUID, body: OrderStatusUpdate, caller: AdminUser, statuses: OrderStatusServiceDep
+) -> OrderRead:
     """Move an order along pending → paid → shipped → delivered, or cancel it (admin)."""
-    return await order_status_service.change_status(uow, caller, order_id, body.status)
+    return await statuses.change_order_status(caller, order_id, body.status)

@@ -47,52 +47,67 @@ class RequestEnvelopeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-
-        request_id = _request_id(scope)
-        rid_token = request_id_var.set(request_id)
-        uid_token = user_id_var.set(None)
-        started = time.perf_counter()
-        status = 500
-        response_started = False
-        csp = _content_security_policy(scope["path"], self.page_csps)
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status, response_started
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_started = True
-                headers = [(k, v) for k, v in message.get("headers", []) if k not in SECURITY_HEADERS]
-                headers.extend(SECURITY_HEADERS.items())
-                headers.append((b"content-security-policy", csp))
-                headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers
-            await send(message)
-
+        exchange = _Exchange(scope, send, csp=_content_security_policy(scope["path"], self.page_csps))
+        request_id_token, user_id_token = request_id_var.set(exchange.request_id), user_id_var.set(None)
         try:
-            if _declared_length(scope) > MAX_BODY_BYTES:
-                await _too_large()(scope, receive, send_wrapper)
+            await exchange.serve(self.app, receive)
+        finally:
+            exchange.record()
+            user_id_var.reset(user_id_token)
+            request_id_var.reset(request_id_token)
+
+
+class _Exchange:
+    """One request and its response, as the envelope sees them."""
+
+    def __init__(self, scope: Scope, send: Send, *, csp: bytes) -> None:
+        self.scope = scope
+        self.request_id = _request_id(scope)
+        self._send = send
+        self._csp = csp
+        self._started = time.perf_counter()
+        self.status = 500
+        self.responded = False
+
+    async def send(self, message: Message) -> None:
+        """Pass the response on, with the hardening headers, the CSP and the request id added."""
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            self.responded = True
+            headers = [(k, v) for k, v in message.get("headers", []) if k not in SECURITY_HEADERS]
+            headers.extend(SECURITY_HEADERS.items())
+            headers.append((b"content-security-policy", self._csp))
+            headers.append((b"x-request-id", self.request_id.encode()))
+            message["headers"] = headers
+        await self._send(message)
+
+    async def serve(self, app: ASGIApp, receive: Receive) -> None:
+        """Refuse a body declared too large, count one streamed past the limit, and turn a crash into a 500."""
+        try:
+            if _declared_length(self.scope) > MAX_BODY_BYTES:
+                await _too_large()(self.scope, receive, self.send)
             else:
-                await self.app(scope, _limited(receive), send_wrapper)
+                await app(self.scope, _limited(receive), self.send)
         except Exception:  # noqa: BLE001 - the last line of defence: log it, answer a bland 500
             access_log.exception("unhandled error")
-            if not response_started:
-                await problem_response(500, "An unexpected error occurred.")(scope, receive, send_wrapper)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = _route_template(scope)
-            observe_request(scope["method"], route, status, elapsed)
-            access_log.info(
-                "request",
-                extra={
-                    "method": scope["method"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "user_id": user_id_var.get(),
-                },
-            )
-            user_id_var.reset(uid_token)
-            request_id_var.reset(rid_token)
+            if not self.responded:
+                await problem_response(500, "An unexpected error occurred.")(self.scope, receive, self.send)
+
+    def record(self) -> None:
+        """The request's metrics and its one access log line (no body, no query string, no token)."""
+        elapsed = time.perf_counter() - self._started
+        route = _route_template(self.scope)
+        observe_request(self.scope["method"], route, self.status, elapsed)
+        access_log.info(
+            "request",
+            extra={
+                "method": self.scope["method"],
+                "route": route,
+                "status": self.status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "user_id": user_id_var.get(),
+            },
+        )
 
 
 def _content_security_policy(path: str, page_csps: Sequence[tuple[tuple[str, ...], bytes]]) -> bytes:

@@ -57,6 +57,10 @@ class LoginThrottle:
             self._degrade()
             await self._local.clear(self._item, _key(email))
 
+    def forget_local(self) -> None:
+        """Forget every counter kept in this process (the test suite starts each test without any)."""
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+
     async def check_shared_storage(self) -> bool | None:
         """None without Redis; else whether Redis answers (and leave degraded mode when it does)."""
         if self._storage is None:
@@ -87,8 +91,9 @@ class LoginThrottle:
 
 
 def _key(email: str) -> str:
-    # Counters are keyed by a digest, so no email address is written to Redis.
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    # Counters are keyed by a digest, so no email address is written to Redis. The caller canonicalises the
+    # address (app/core/emails.py), so every spelling of one account counts together.
+    return hashlib.sha256(email.encode()).hexdigest()
 
 
 def _async_uri(redis_url: str) -> str:

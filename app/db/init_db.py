@@ -7,12 +7,9 @@ import asyncio
 import logging
 import sys
 
+from app.bootstrap import bootstrap
 from app.config import Settings, get_settings
 from app.core.logging import configure_logging
-from app.core.security import PasswordHasher
-from app.db.session import create_engine, create_session_factory
-from app.services import user_service
-from app.services.unit_of_work import UnitOfWork
 
 logger = logging.getLogger("app.init_db")
 
@@ -22,17 +19,13 @@ async def init_db(settings: Settings) -> bool:
     if not settings.first_admin_email or settings.first_admin_password is None:
         logger.warning("FIRST_ADMIN_EMAIL / FIRST_ADMIN_PASSWORD not set; no admin created")
         return False
-    engine = create_engine(settings)
+    container = bootstrap(settings)
     try:
-        uow = UnitOfWork(create_session_factory(engine))
-        created = await user_service.ensure_admin(
-            uow,
-            PasswordHasher(settings),
-            email=settings.first_admin_email,
-            password=settings.first_admin_password.get_secret_value(),
+        created = await container.services.users.ensure_admin(
+            email=settings.first_admin_email, password=settings.first_admin_password.get_secret_value()
         )
     finally:
-        await engine.dispose()
+        await container.close()
     logger.info("first admin created" if created else "first admin already present")
     return created
 

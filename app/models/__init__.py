@@ -5,15 +5,16 @@ Map Python objects to rows, and declare what the migrations must create.
 
 from app.models.analytics import ProductSalesDaily
 from app.models.base import Base
-from app.models.idempotency import IdempotencyKey
+from app.models.idempotency import IdempotencyKey, IdempotencyState
+from app.models.login_session import LoginSession, RefreshToken
 from app.models.order import Order, OrderItem, OrderStatus, OrderStatusChange
 from app.models.product import Product
-from app.models.session import LoginSession, RefreshToken
 from app.models.user import Role, User
 
 __all__ = [
     "Base",
     "IdempotencyKey",
+    "IdempotencyState",
     "LoginSession",
     "Order",
     "OrderItem",

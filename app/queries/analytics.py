@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from app.db.reader import AnySelect, Reader, ReadQuery, Row
 from app.models import Order, OrderItem, OrderStatus, Product, ProductSalesDaily, User
-from app.schemas.analytics import StatusCounts, SummaryRead, TopCustomer, TopProduct
+from app.schemas.analytics import StatusCountsRead, SummaryRead, TopCustomerRead, TopProductRead
 
 REVENUE_STATUSES = (OrderStatus.PAID.value, OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
 PERIOD_UNITS = ("day", "week", "month")
@@ -138,7 +138,7 @@ class AnalyticsQueries:
             customer_count=row.customer_count,
             cancelled_count=row.cancelled,
             cancellation_rate=float(row.cancellation_rate),
-            by_status=StatusCounts(**{status.value: getattr(row, status.value) for status in OrderStatus}),
+            by_status=StatusCountsRead(**{status.value: getattr(row, status.value) for status in OrderStatus}),
         )
 
     async def revenue_by_period(self, *, start: datetime, end: datetime, unit: str) -> Sequence[PeriodTotals]:
@@ -153,7 +153,7 @@ class AnalyticsQueries:
         rows = await self._rows(query)
         return [PeriodTotals(row.period_start, row.order_count, row.cents) for row in rows]
 
-    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> list[TopCustomer]:
+    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> list[TopCustomerRead]:
         """Buyers by revenue over their revenue orders in range, then by id."""
         revenue = _bigint(func.sum(Order.total_cents)).label("revenue_cents")
         ranked = (
@@ -171,13 +171,13 @@ class AnalyticsQueries:
         )
         rows = await self._rows(query)
         return [
-            TopCustomer(
+            TopCustomerRead(
                 user_id=row.user_id, email=row.email, order_count=row.order_count, revenue_cents=row.revenue_cents
             )
             for row in rows
         ]
 
-    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> list[TopProduct]:
+    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> list[TopProductRead]:
         """Products by revenue over the lines of revenue orders in range, then by id."""
         sales = union_all(*self._product_sales_parts(start, end)).subquery()
         revenue = _bigint(func.sum(sales.c.revenue_cents)).label("revenue_cents")
@@ -197,7 +197,7 @@ class AnalyticsQueries:
         )
         rows = await self._rows(query)
         return [
-            TopProduct(
+            TopProductRead(
                 product_id=row.product_id,
                 sku=row.sku,
                 name=row.name,

@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, bindparam, select, tuple_
 from app.db.reader import AnySelect, Reader, ReadQuery
 from app.models import Order, OrderItem, OrderStatusChange
 from app.queries.shape import as_text, json_array, json_object
-from app.schemas.order import OrderHistory, OrderRead
+from app.schemas.order import OrderHistoryRead, OrderRead
 
 _ORDERS = TypeAdapter(list[OrderRead])
 _NEWEST_FIRST = (("created_at", True), ("id", True))
@@ -128,10 +128,10 @@ class OrderQueries:
         row = await self._reader.one(ORDER_BY_ID, {"order_id": order_id})
         return OrderRead.model_validate_json(row[0]) if row else None
 
-    async def get_history(self, order_id: uuid.UUID) -> tuple[uuid.UUID, OrderHistory] | None:
+    async def get_history(self, order_id: uuid.UUID) -> tuple[uuid.UUID, OrderHistoryRead] | None:
         """The order's owner and its history, oldest first; None when there is no such order."""
         row = await self._reader.one(ORDER_HISTORY, {"order_id": order_id})
-        return (row[0], OrderHistory.model_validate_json(row[1])) if row else None
+        return (row[0], OrderHistoryRead.model_validate_json(row[1])) if row else None
 
     async def list_page(
         self, *, where: OrderFilter, after: tuple[datetime, uuid.UUID] | None, limit: int

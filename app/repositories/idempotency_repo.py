@@ -2,14 +2,11 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import IdempotencyKey
+from app.models import IdempotencyKey, IdempotencyState
+from app.repositories.inserts import insert_unless_taken
 from app.repositories.rowcount import rowcount
-
-IN_FLIGHT = "in_flight"
-COMPLETED = "completed"
 
 
 class IdempotencyRepository:
@@ -24,26 +21,18 @@ class IdempotencyRepository:
         self._session = session
 
     async def add_if_absent(self, row: IdempotencyKey) -> bool:
-        """Insert the row unless the key exists; True when this call inserted it.
-
-        ON CONFLICT DO NOTHING waits for a concurrent inserter of the same key to finish instead
-        of failing the whole transaction with a unique violation.
-        """
-        dialect = postgresql if self._session.get_bind().dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(IdempotencyKey)
-            .values(
-                user_id=row.user_id,
-                key=row.key,
-                request_hash=row.request_hash,
-                state=row.state,
-                created_at=row.created_at,
-                expires_at=row.expires_at,
-            )
-            .on_conflict_do_nothing(index_elements=[IdempotencyKey.user_id, IdempotencyKey.key])
-            .returning(IdempotencyKey.key)
+        """Insert the row unless the key exists; True when this call inserted it."""
+        values = {
+            "user_id": row.user_id,
+            "key": row.key,
+            "request_hash": row.request_hash,
+            "state": row.state,
+            "created_at": row.created_at,
+            "expires_at": row.expires_at,
+        }
+        return await insert_unless_taken(
+            self._session, IdempotencyKey, values, unique=[IdempotencyKey.user_id, IdempotencyKey.key]
         )
-        return (await self._session.execute(statement)).first() is not None
 
     async def get(self, *, user_id: uuid.UUID, key: str) -> IdempotencyKey | None:
         query = select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
@@ -91,7 +80,7 @@ class IdempotencyRepository:
         result = await self._session.execute(
             update(IdempotencyKey)
             .where(*self._claim(user_id, key, claimed_at))
-            .values(state=COMPLETED, response_status=status, response_body=body)
+            .values(state=IdempotencyState.COMPLETED, response_status=status, response_body=body)
             .execution_options(synchronize_session=False)
         )
         return bool(rowcount(result))
@@ -108,6 +97,6 @@ class IdempotencyRepository:
         return (
             IdempotencyKey.user_id == user_id,
             IdempotencyKey.key == key,
-            IdempotencyKey.state == IN_FLIGHT,
+            IdempotencyKey.state == IdempotencyState.IN_FLIGHT,
             IdempotencyKey.created_at == claimed_at,
         )

@@ -3,14 +3,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import Update, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from app.models import Order, OrderItem, OrderStatus, OrderStatusChange, Product
-from app.repositories.idempotency_repo import COMPLETED, IN_FLIGHT, IdempotencyRepository
+from app.models import IdempotencyState, Order, OrderItem, OrderStatus, OrderStatusChange, Product
+from app.repositories.idempotency_repo import IdempotencyRepository
 from app.repositories.rowcount import rowcount
 
 
@@ -76,7 +77,7 @@ locked AS (
 ),
 claim AS (
     SELECT 1 FROM idempotency_keys AS k
-    WHERE k.user_id = :user_id AND k.key = :idempotency_key AND k.state = '{IN_FLIGHT}'
+    WHERE k.user_id = :user_id AND k.key = :idempotency_key AND k.state = '{IdempotencyState.IN_FLIGHT.value}'
       AND k.created_at = :claimed_at
     FOR UPDATE
 ),
@@ -114,7 +115,7 @@ first_change AS (
 ),
 answer AS (
     UPDATE idempotency_keys AS k
-    SET state = '{COMPLETED}', response_status = :answer_status, response_body = :answer_body
+    SET state = '{IdempotencyState.COMPLETED.value}', response_status = :answer_status, response_body = :answer_body
     WHERE k.user_id = :user_id AND k.key = :idempotency_key AND (SELECT ok FROM go)
 )
 SELECT servable, claimed FROM checked
@@ -140,22 +141,9 @@ class OrderRepository:
         return await self._place_under_the_write_lock(order, answer)
 
     async def _place_in_one_statement(self, order: NewOrder, answer: StoredAnswer | None) -> Placement:
-        # The lines travel as one JSON parameter: cheaper to send than an array per column.
-        lines = [
-            {
-                "id": str(line.id),
-                "position": position,
-                "product_id": str(line.product_id),
-                "sku": line.sku,
-                "name": line.name,
-                "unit_price_cents": line.unit_price_cents,
-                "quantity": line.quantity,
-                "line_total_cents": line.line_total_cents,
-            }
-            for position, line in enumerate(order.lines)
-        ]
         params = {
-            "lines": json.dumps(lines),
+            # The lines travel as one JSON parameter: cheaper to send than an array per column.
+            "lines": json.dumps(_line_rows(order), default=str),
             "order_id": order.id,
             "user_id": order.user_id,
             "status": OrderStatus.PENDING.value,
@@ -178,29 +166,15 @@ class OrderRepository:
     async def _place_under_the_write_lock(self, order: NewOrder, answer: StoredAnswer | None) -> Placement:
         # SQLite: the transaction holds the database's one write lock (BEGIN IMMEDIATE) from its first statement,
         # so nothing changes between the guarded updates and the inserts.
-        lines = sorted(order.lines, key=lambda line: line.product_id)
-        take = (
-            update(Product)
-            .where(
-                Product.id == line.product_id,
-                Product.is_active.is_(True),
-                Product.stock >= line.quantity,
-                Product.price_cents == line.unit_price_cents,
-                Product.sku == line.sku,
-                Product.name == line.name,
-            )
-            .values(stock=Product.stock - line.quantity, updated_at=order.created_at)
-            .execution_options(synchronize_session=False)
-            for line in lines
-        )
         if answer is not None and not await IdempotencyRepository(self._session).complete(
             user_id=answer.user_id, key=answer.key, claimed_at=answer.claimed_at, status=answer.status, body=answer.body
         ):
             return Placement.CLAIM_LOST
-        for statement in take:
-            if not rowcount(await self._session.execute(statement)):
+        for line in sorted(order.lines, key=lambda line: line.product_id):
+            if not rowcount(await self._session.execute(_take_stock(line, now=order.created_at))):
                 return Placement.CATALOGUE_CHANGED
         status = OrderStatus.PENDING.value
+        created = order.created_at
         await self._session.execute(
             insert(Order).values(
                 id=order.id,
@@ -208,36 +182,14 @@ class OrderRepository:
                 status=status,
                 currency=order.currency,
                 total_cents=order.total_cents,
-                created_at=order.created_at,
-                updated_at=order.created_at,
+                created_at=created,
+                updated_at=created,
             )
         )
+        await self._session.execute(insert(OrderItem), [{**row, "order_id": order.id} for row in _line_rows(order)])
+        first_change = {"from_status": None, "to_status": status, "changed_at": created, "changed_by": order.user_id}
         await self._session.execute(
-            insert(OrderItem),
-            [
-                {
-                    "id": line.id,
-                    "order_id": order.id,
-                    "position": position,
-                    "product_id": line.product_id,
-                    "sku": line.sku,
-                    "name": line.name,
-                    "unit_price_cents": line.unit_price_cents,
-                    "quantity": line.quantity,
-                    "line_total_cents": line.line_total_cents,
-                }
-                for position, line in enumerate(order.lines)
-            ],
-        )
-        await self._session.execute(
-            insert(OrderStatusChange).values(
-                id=order.first_change_id,
-                order_id=order.id,
-                from_status=None,
-                to_status=status,
-                changed_at=order.created_at,
-                changed_by=order.user_id,
-            )
+            insert(OrderStatusChange).values(id=order.first_change_id, order_id=order.id, **first_change)
         )
         return Placement.PLACED
 
@@ -267,3 +219,37 @@ class OrderRepository:
     async def add_status_change(self, change: OrderStatusChange) -> None:
         self._session.add(change)
         await self._session.flush()
+
+
+def _line_rows(order: NewOrder) -> list[dict[str, Any]]:
+    """The order's lines as `order_items` columns (but `order_id`), in order."""
+    return [
+        {
+            "id": line.id,
+            "position": position,
+            "product_id": line.product_id,
+            "sku": line.sku,
+            "name": line.name,
+            "unit_price_cents": line.unit_price_cents,
+            "quantity": line.quantity,
+            "line_total_cents": line.line_total_cents,
+        }
+        for position, line in enumerate(order.lines)
+    ]
+
+
+def _take_stock(line: NewLine, *, now: datetime) -> Update:
+    """The line's stock, taken only if its product is still active, priced, named and stocked as it says."""
+    return (
+        update(Product)
+        .where(
+            Product.id == line.product_id,
+            Product.is_active.is_(True),
+            Product.stock >= line.quantity,
+            Product.price_cents == line.unit_price_cents,
+            Product.sku == line.sku,
+            Product.name == line.name,
+        )
+        .values(stock=Product.stock - line.quantity, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,11 +1,13 @@
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Product
+from app.repositories.inserts import insert_unless_taken
 
 
 class ProductRepository:
@@ -17,17 +19,21 @@ class ProductRepository:
     async def get(self, product_id: uuid.UUID) -> Product | None:
         return await self._session.get(Product, product_id)
 
-    async def get_many(self, *, product_ids: Iterable[uuid.UUID]) -> Sequence[Product]:
-        return (await self._session.scalars(select(Product).where(Product.id.in_(list(product_ids))))).all()
+    async def add(self, product: Product) -> bool:
+        """Insert the product unless its SKU is taken (by a concurrent create too); True when inserted."""
+        values = {column.key: getattr(product, column.key) for column in Product.__table__.columns}
+        return await insert_unless_taken(self._session, Product, values, unique=[Product.sku])
 
-    async def add(self, product: Product) -> Product:
-        """Insert now, so a duplicate SKU surfaces here as an IntegrityError."""
-        self._session.add(product)
-        await self._session.flush()
-        return product
-
-    async def flush(self) -> None:
-        await self._session.flush()
+    async def update(self, product_id: uuid.UUID, changes: Mapping[str, Any], *, now: datetime) -> Product | None:
+        """Set these columns and `updated_at`; the product as it then is, or None when there is no such product."""
+        statement = (
+            update(Product)
+            .where(Product.id == product_id)
+            .values({**changes, "updated_at": now})
+            .returning(Product)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self._session.scalars(statement)).one_or_none()
 
     async def put_back_stock(self, quantities: Mapping[uuid.UUID, int], *, now: datetime) -> None:
         """Add each quantity back to its product's stock, locking the products in id order (as placing an order

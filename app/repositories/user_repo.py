@@ -4,6 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import User
+from app.repositories.inserts import insert_unless_taken
 
 
 class UserRepository:
@@ -21,7 +22,7 @@ class UserRepository:
     async def get_by_email(self, *, email: str) -> User | None:
         return await self._session.scalar(select(User).where(User.email == email))
 
-    async def add(self, user: User) -> User:
-        self._session.add(user)
-        await self._session.flush()
-        return user
+    async def add(self, user: User) -> bool:
+        """Insert the user unless the email is taken (by a concurrent registration too); True when inserted."""
+        values = {column.key: getattr(user, column.key) for column in User.__table__.columns}
+        return await insert_unless_taken(self._session, User, values, unique=[User.email])

@@ -13,7 +13,7 @@ class RevenueInterval(StrEnum):
     MONTH = "month"
 
 
-class StatusCounts(BaseModel):
+class StatusCountsRead(BaseModel):
     pending: int
     paid: int
     shipped: int
@@ -30,10 +30,10 @@ class SummaryRead(BaseModel):
     customer_count: int = Field(description="Distinct buyers of the orders in range, any status.")
     cancelled_count: int
     cancellation_rate: float = Field(ge=0, le=1, description="cancelled_count / order_count; 0 if no orders.")
-    by_status: StatusCounts
+    by_status: StatusCountsRead
 
 
-class RevenuePoint(BaseModel):
+class RevenuePointRead(BaseModel):
     period_start: datetime
     order_count: int
     revenue_cents: int
@@ -41,10 +41,10 @@ class RevenuePoint(BaseModel):
 
 class RevenueRead(BaseModel):
     interval: RevenueInterval
-    points: list[RevenuePoint]
+    points: list[RevenuePointRead]
 
 
-class TopProduct(BaseModel):
+class TopProductRead(BaseModel):
     product_id: uuid.UUID
     sku: str
     name: str
@@ -53,10 +53,10 @@ class TopProduct(BaseModel):
 
 
 class TopProductsRead(BaseModel):
-    items: list[TopProduct]
+    items: list[TopProductRead]
 
 
-class TopCustomer(BaseModel):
+class TopCustomerRead(BaseModel):
     user_id: uuid.UUID
     email: str
     order_count: int
@@ -64,4 +64,4 @@ class TopCustomer(BaseModel):
 
 
 class TopCustomersRead(BaseModel):
-    items: list[TopCustomer]
+    items: list[TopCustomerRead]

@@ -7,16 +7,16 @@ from app.schemas.common import RequestBody
 RefreshTokenText = Annotated[str, Field(min_length=1, max_length=256)]
 
 
-class TokenPair(BaseModel):
+class TokenPairRead(BaseModel):
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_in: int = Field(description="Seconds until the access token expires.")
 
 
-class RefreshRequest(RequestBody):
+class TokenPairCreate(RequestBody):
     refresh_token: RefreshTokenText
 
 
-class LogoutRequest(RequestBody):
+class TokenPairDelete(RequestBody):
     refresh_token: RefreshTokenText

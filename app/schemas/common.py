@@ -2,7 +2,7 @@
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar, cast
+from typing import Annotated, Generic, TypeVar, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
@@ -68,24 +68,3 @@ class Problem(BaseModel):
     detail: str
     request_id: str | None
     errors: list[ProblemError] | None = None
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries declaring problem+json bodies for the given statuses."""
-    return {
-        status: {"model": Problem, "content": {"application/problem+json": {}}, "description": _DESCRIPTIONS[status]}
-        for status in statuses
-    }
-
-
-_DESCRIPTIONS = {
-    400: "Bad request",
-    401: "Not authenticated",
-    403: "Forbidden",
-    404: "Not found",
-    409: "Conflict",
-    413: "Body too large",
-    422: "Invalid input",
-    429: "Too many requests",
-    503: "A dependency is unavailable",
-}

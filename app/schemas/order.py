@@ -62,7 +62,7 @@ class StatusChangeRead(BaseModel):
     changed_by: uuid.UUID
 
 
-class OrderHistory(BaseModel):
+class OrderHistoryRead(BaseModel):
     items: list[StatusChangeRead]
 
 

@@ -29,16 +29,16 @@ class UserCreate(RequestBody):
     full_name: FullName | None = None
 
 
-class UserUpdateMe(RequestBody):
+class ProfileUpdate(RequestBody):
     full_name: FullName | None
 
 
-class PasswordChange(RequestBody):
+class PasswordUpdate(RequestBody):
     current_password: Annotated[str, Field(min_length=1, max_length=128)]
     new_password: Password
 
 
-class UserAdminUpdate(RequestBody):
+class UserUpdate(RequestBody):
     full_name: FullName | None = None
     role: Role | None = None
     # Strict: lax parsing would read "off", "no", 0 as false and deactivate the account.

@@ -9,15 +9,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from app.core.errors import InvalidInputError
+from app.core.time import as_utc, out_of_range, require_after
 from app.schemas.analytics import (
     RevenueInterval,
-    RevenuePoint,
+    RevenuePointRead,
     RevenueRead,
     SummaryRead,
     TopCustomersRead,
     TopProductsRead,
 )
-from app.services.read_side import ReadSide
+from app.services.ports import ReadSide
 
 DEFAULT_WINDOW = timedelta(days=30)
 # One series answers at most this many points (about 2.7 years of days); past it, ask for a coarser interval.
@@ -32,31 +33,17 @@ class Window:
 
 def resolve_window(start: datetime | None, end: datetime | None, *, now: datetime | None = None) -> Window:
     """Defaults: `end` is now, `start` is 30 days before `end`. Naive datetimes are UTC."""
-    try:
-        end_utc = _as_utc(end) if end is not None else (now or datetime.now(UTC)).astimezone(UTC)
-    except OverflowError as exc:
-        raise _out_of_range("end") from exc
-    try:
-        start_utc = _as_utc(start) if start is not None else end_utc - DEFAULT_WINDOW
-    except OverflowError as exc:
-        raise _out_of_range("start") from exc
-    if end_utc <= start_utc:
-        raise InvalidInputError(
-            "`end` must be later than `start` (the range is [start, end); `end` defaults to now).",
-            loc=["query", "end"],
-            error_type="range_empty",
-        )
+    end_utc = as_utc(end, "end") if end is not None else (now or datetime.now(UTC)).astimezone(UTC)
+    if start is not None:
+        start_utc = as_utc(start, "start")
+    else:
+        try:
+            start_utc = end_utc - DEFAULT_WINDOW
+        except OverflowError as exc:
+            raise out_of_range("start") from exc
+    message = "`end` must be later than `start` (the range is [start, end); `end` defaults to now)."
+    require_after(start_utc, end_utc, field="end", message=message)
     return Window(start_utc, end_utc)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _out_of_range(field: str) -> InvalidInputError:
-    return InvalidInputError(
-        f"`{field}` is outside the supported range of dates.", loc=["query", field], error_type="datetime_range"
-    )
 
 
 def period_floor(moment: datetime, interval: RevenueInterval) -> date:
@@ -102,39 +89,38 @@ def _layout(window: Window, interval: RevenueInterval) -> list[date]:
     return layout
 
 
-async def get_summary(reads: ReadSide, *, start: datetime | None, end: datetime | None) -> SummaryRead:
-    window = resolve_window(start, end)
-    return await reads.analytics.summary(start=window.start, end=window.end)
+class AnalyticsService:
+    def __init__(self, reads: ReadSide) -> None:
+        self._reads = reads
 
+    async def get_summary(self, *, start: datetime | None, end: datetime | None) -> SummaryRead:
+        window = resolve_window(start, end)
+        return await self._reads.analytics.summary(start=window.start, end=window.end)
 
-async def get_revenue(
-    reads: ReadSide, *, start: datetime | None, end: datetime | None, interval: RevenueInterval
-) -> RevenueRead:
-    """Revenue orders per period; every period overlapping the range is present, empty ones as zeros."""
-    window = resolve_window(start, end)
-    layout = _layout(window, interval)
-    rows = await reads.analytics.revenue_by_period(start=window.start, end=window.end, unit=interval.value)
-    found = {row.period_start: row for row in rows}
-    points = [
-        RevenuePoint(
-            period_start=datetime.combine(period, time(), tzinfo=UTC),
-            order_count=found[period].order_count if period in found else 0,
-            revenue_cents=found[period].revenue_cents if period in found else 0,
-        )
-        for period in layout
-    ]
-    return RevenueRead(interval=interval, points=points)
+    async def get_revenue(
+        self, *, start: datetime | None, end: datetime | None, interval: RevenueInterval
+    ) -> RevenueRead:
+        """Revenue orders per period; every period overlapping the range is present, empty ones as zeros."""
+        window = resolve_window(start, end)
+        layout = _layout(window, interval)
+        rows = await self._reads.analytics.revenue_by_period(start=window.start, end=window.end, unit=interval.value)
+        found = {row.period_start: row for row in rows}
+        points = [
+            RevenuePointRead(
+                period_start=datetime.combine(period, time(), tzinfo=UTC),
+                order_count=found[period].order_count if period in found else 0,
+                revenue_cents=found[period].revenue_cents if period in found else 0,
+            )
+            for period in layout
+        ]
+        return RevenueRead(interval=interval, points=points)
 
+    async def list_top_products(self, *, start: datetime | None, end: datetime | None, limit: int) -> TopProductsRead:
+        window = resolve_window(start, end)
+        items = await self._reads.analytics.top_products(start=window.start, end=window.end, limit=limit)
+        return TopProductsRead(items=items)
 
-async def list_top_products(
-    reads: ReadSide, *, start: datetime | None, end: datetime | None, limit: int
-) -> TopProductsRead:
-    window = resolve_window(start, end)
-    return TopProductsRead(items=await reads.analytics.top_products(start=window.start, end=window.end, limit=limit))
-
-
-async def list_top_customers(
-    reads: ReadSide, *, start: datetime | None, end: datetime | None, limit: int
-) -> TopCustomersRead:
-    window = resolve_window(start, end)
-    return TopCustomersRead(items=await reads.analytics.top_customers(start=window.start, end=window.end, limit=limit))
+    async def list_top_customers(self, *, start: datetime | None, end: datetime | None, limit: int) -> TopCustomersRead:
+        window = resolve_window(start, end)
+        items = await self._reads.analytics.top_customers(start=window.start, end=window.end, limit=limit)
+        return TopCustomersRead(items=items)

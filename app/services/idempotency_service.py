@@ -15,10 +15,9 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel
 
 from app.core.errors import ConflictError, InvalidInputError
-from app.models import IdempotencyKey
-from app.repositories.idempotency_repo import COMPLETED, IN_FLIGHT
+from app.models import IdempotencyKey, IdempotencyState
 from app.repositories.order_repo import StoredAnswer
-from app.services.unit_of_work import UnitOfWork
+from app.services.ports import UnitOfWork
 
 # An attempt in flight longer than this is taken for a crashed worker; its key may be taken over.
 LEASE = timedelta(seconds=60)
@@ -55,7 +54,12 @@ async def claim(
     """Own the key (a Claim) or get the first response back; 422 for another body, 409 while in flight."""
     now = datetime.now(UTC)
     row = IdempotencyKey(
-        user_id=user_id, key=key, request_hash=request_hash, state=IN_FLIGHT, created_at=now, expires_at=now + ttl
+        user_id=user_id,
+        key=key,
+        request_hash=request_hash,
+        state=IdempotencyState.IN_FLIGHT,
+        created_at=now,
+        expires_at=now + ttl,
     )
     async with uow:
         await uow.idempotency.delete_expired(now=now, limit=CLEANUP_BATCH)
@@ -82,7 +86,11 @@ async def _claim_or_resolve(uow: UnitOfWork, row: IdempotencyKey, now: datetime)
                 loc=KEY_LOC,
                 error_type="idempotency_key_reused",
             )
-        if existing.state == COMPLETED and existing.response_status and existing.response_body is not None:
+        if (
+            existing.state == IdempotencyState.COMPLETED
+            and existing.response_status
+            and existing.response_body is not None
+        ):
             return StoredResponse(status=existing.response_status, body=existing.response_body)
         if existing.created_at > now - LEASE:
             break

@@ -6,18 +6,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.core.errors import AppError, ConflictError, InvalidInputError, NotFoundError
-from app.core.pagination import decode_cursor, encode_cursor
+from app.core.pagination import CursorCodec
+from app.core.time import as_utc, require_after
 from app.models import OrderStatus
 from app.queries.orders import OrderFilter
 from app.repositories.order_repo import NewLine, NewOrder, Placement
 from app.schemas.common import Page
-from app.schemas.order import OrderCreate, OrderHistory, OrderItemRead, OrderRead
+from app.schemas.order import OrderCreate, OrderHistoryRead, OrderItemRead, OrderRead
 from app.schemas.product import ProductRead
-from app.services import idempotency_service
+from app.services import idempotency_service, paging
 from app.services.caller import Caller
 from app.services.idempotency_service import Claim, StoredResponse
-from app.services.read_side import ReadSide
-from app.services.unit_of_work import UnitOfWork
+from app.services.ports import ReadSide, UnitOfWorkFactory
 
 IDEMPOTENCY_SCOPE = "POST /orders"
 CREATED = 201
@@ -32,41 +32,116 @@ class PlacedOrder:
     replayed: bool = False
 
 
-async def place_order(
-    uow: UnitOfWork,
-    reads: ReadSide,
-    caller: Caller,
-    data: OrderCreate,
-    *,
-    currency: str,
-    idempotency_key: str | None = None,
-    key_ttl: timedelta = timedelta(hours=24),
-) -> PlacedOrder:
-    """Price the lines from the catalogue, take the stock and record the order, all or nothing.
+NEWEST_FIRST = paging.newest_first("orders")
 
-    With an idempotency key, the same body again replays the first response; see idempotency_service.
-    """
-    _refuse_repeated_products(data)
-    if idempotency_key is None:
-        return PlacedOrder(await _place(uow, reads, caller, data, currency, claim=None))
 
-    outcome = await idempotency_service.claim(
-        uow,
-        user_id=caller.id,
-        key=idempotency_key,
-        request_hash=idempotency_service.request_hash(IDEMPOTENCY_SCOPE, data),
-        ttl=key_ttl,
-    )
-    if isinstance(outcome, StoredResponse):
-        return PlacedOrder(OrderRead.model_validate_json(outcome.body), replayed=True)
-    try:
-        order = await _place(uow, reads, caller, data, currency, claim=outcome)
-    except AppError:
-        # The order was not written, so nothing happened: free the key for a retry.
-        # Other failures keep it in flight (the write may have landed) until the lease runs out.
-        await idempotency_service.release(uow, outcome)
-        raise
-    return PlacedOrder(order)
+class OrderService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        reads: ReadSide,
+        *,
+        currency: str,
+        key_ttl: timedelta,
+        cursors: CursorCodec,
+    ) -> None:
+        self._uow = uow
+        self._reads = reads
+        self._currency = currency
+        self._key_ttl = key_ttl
+        self._cursors = cursors
+
+    async def place_order(
+        self, caller: Caller, data: OrderCreate, *, idempotency_key: str | None = None
+    ) -> PlacedOrder:
+        """Price the lines from the catalogue, take the stock and record the order, all or nothing.
+
+        With an idempotency key, the same body again replays the first response; see idempotency_service.
+        """
+        _refuse_repeated_products(data)
+        if idempotency_key is None:
+            return PlacedOrder(await self._place(caller, data, claim=None))
+
+        outcome = await idempotency_service.claim(
+            self._uow(),
+            user_id=caller.id,
+            key=idempotency_key,
+            request_hash=idempotency_service.request_hash(IDEMPOTENCY_SCOPE, data),
+            ttl=self._key_ttl,
+        )
+        if isinstance(outcome, StoredResponse):
+            return PlacedOrder(OrderRead.model_validate_json(outcome.body), replayed=True)
+        try:
+            order = await self._place(caller, data, claim=outcome)
+        except AppError:
+            # The order was not written, so nothing happened: free the key for a retry.
+            # Other failures keep it in flight (the write may have landed) until the lease runs out.
+            await idempotency_service.release(self._uow(), outcome)
+            raise
+        return PlacedOrder(order)
+
+    async def _place(self, caller: Caller, data: OrderCreate, *, claim: Claim | None) -> OrderRead:
+        """Read the lines' products without a lock and price the order from them; then take the stock and write
+        the order in one guarded step. If a product changed between the two (sold out, repriced, withdrawn),
+        start again from the new catalogue: a refusal is then explained by what it shows."""
+        for _ in range(PLACEMENT_ATTEMPTS):
+            catalogue = await self._reads.products.get_many(line.product_id for line in data.items)
+            _refuse_unservable(data, catalogue)
+            order = _price(caller, data, catalogue, self._currency, datetime.now(UTC))
+            placed = _as_read(order)
+            body = placed.model_dump_json()
+            answer = idempotency_service.answer(claim, status=CREATED, body=body) if claim else None
+            async with self._uow() as uow:
+                outcome = await uow.orders.place(order, answer=answer)
+                if outcome is Placement.PLACED:
+                    await uow.commit()
+                    return placed
+            if outcome is Placement.CLAIM_LOST:
+                raise ConflictError(idempotency_service.IN_FLIGHT_MESSAGE)
+        raise ConflictError("The catalogue kept changing while the order was placed; try again.")
+
+    async def get_order(self, caller: Caller, order_id: uuid.UUID) -> OrderRead:
+        order = await self._reads.orders.get(order_id)
+        if order is None or not can_see(caller, order.user_id):
+            raise NotFoundError(NO_SUCH_ORDER)
+        return order
+
+    async def get_order_history(self, caller: Caller, order_id: uuid.UUID) -> OrderHistoryRead:
+        found = await self._reads.orders.get_history(order_id)
+        if found is None or not can_see(caller, found[0]):
+            raise NotFoundError(NO_SUCH_ORDER)
+        return found[1]
+
+    async def list_orders(
+        self,
+        caller: Caller,
+        *,
+        limit: int,
+        cursor: str | None,
+        status: OrderStatus | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+        user_id: uuid.UUID | None = None,
+    ) -> Page[OrderRead]:
+        """Newest first. Customers get only their own orders; only admins may filter by `user_id`."""
+        if not caller.is_admin:
+            if user_id is not None:
+                raise InvalidInputError(
+                    "Only admins may filter by user_id.", loc=["query", "user_id"], error_type="admin_only_filter"
+                )
+            user_id = caller.id
+        since = as_utc(created_from, "created_from") if created_from else None
+        until = as_utc(created_to, "created_to") if created_to else None
+        if since is not None and until is not None:
+            require_after(since, until, field="created_to", message="created_to must be later than created_from.")
+        where = OrderFilter(user_id=user_id, status=status, created_from=since, created_to=until)
+
+        async def fetch(after: paging.TimeAndId | None, count: int) -> list[OrderRead]:
+            return await self._reads.orders.list_page(where=where, after=after, limit=count)
+
+        return await paging.page(
+            self._cursors, NEWEST_FIRST, viewer=str(caller.id), cursor=cursor, limit=limit, fetch=fetch
+        )
 
 
 def _refuse_repeated_products(data: OrderCreate) -> None:
@@ -79,28 +154,6 @@ def _refuse_repeated_products(data: OrderCreate) -> None:
                 error_type="duplicate_product",
             )
         seen.add(line.product_id)
-
-
-async def _place(
-    uow: UnitOfWork, reads: ReadSide, caller: Caller, data: OrderCreate, currency: str, *, claim: Claim | None
-) -> OrderRead:
-    """Read the lines' products without a lock and price the order from them; then take the stock and write the
-    order in one guarded step. If a product changed between the two (sold out, repriced, withdrawn), start again
-    from the new catalogue: a refusal is then explained by what it shows."""
-    for _ in range(PLACEMENT_ATTEMPTS):
-        catalogue = await reads.products.get_many(line.product_id for line in data.items)
-        _refuse_unservable(data, catalogue)
-        order = _price(caller, data, catalogue, currency, datetime.now(UTC))
-        placed = _as_read(order)
-        answer = idempotency_service.answer(claim, status=CREATED, body=placed.model_dump_json()) if claim else None
-        async with uow:
-            outcome = await uow.orders.place(order, answer=answer)
-            if outcome is Placement.PLACED:
-                await uow.commit()
-                return placed
-        if outcome is Placement.CLAIM_LOST:
-            raise ConflictError(idempotency_service.IN_FLIGHT_MESSAGE)
-    raise ConflictError("The catalogue kept changing while the order was placed; try again.")
 
 
 def _refuse_unservable(data: OrderCreate, catalogue: Mapping[uuid.UUID, ProductRead]) -> None:
@@ -182,63 +235,6 @@ def _as_read(order: NewOrder) -> OrderRead:
         created_at=order.created_at,
         updated_at=order.created_at,
     )
-
-
-async def get_order(reads: ReadSide, caller: Caller, order_id: uuid.UUID) -> OrderRead:
-    order = await reads.orders.get(order_id)
-    if order is None or not can_see(caller, order.user_id):
-        raise NotFoundError(NO_SUCH_ORDER)
-    return order
-
-
-async def get_history(reads: ReadSide, caller: Caller, order_id: uuid.UUID) -> OrderHistory:
-    found = await reads.orders.get_history(order_id)
-    if found is None or not can_see(caller, found[0]):
-        raise NotFoundError(NO_SUCH_ORDER)
-    return found[1]
-
-
-async def list_orders(
-    reads: ReadSide,
-    caller: Caller,
-    *,
-    limit: int,
-    cursor: str | None,
-    status: OrderStatus | None = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
-    user_id: uuid.UUID | None = None,
-) -> Page[OrderRead]:
-    """Newest first. Customers get only their own orders; only admins may filter by `user_id`."""
-    if not caller.is_admin:
-        if user_id is not None:
-            raise InvalidInputError(
-                "Only admins may filter by user_id.", loc=["query", "user_id"], error_type="admin_only_filter"
-            )
-        user_id = caller.id
-    created_from, created_to = _as_utc(created_from, "created_from"), _as_utc(created_to, "created_to")
-    if created_from is not None and created_to is not None and created_to <= created_from:
-        raise InvalidInputError(
-            "created_to must be later than created_from.", loc=["query", "created_to"], error_type="range_empty"
-        )
-    after = decode_cursor(cursor, datetime, uuid.UUID) if cursor else None
-    where = OrderFilter(user_id=user_id, status=status, created_from=created_from, created_to=created_to)
-    rows = await reads.orders.list_page(where=where, after=after, limit=limit + 1)  # type: ignore[arg-type]
-    items, more = rows[:limit], len(rows) > limit
-    next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
-    return Page[OrderRead](items=items, next_cursor=next_cursor)
-
-
-def _as_utc(moment: datetime | None, field: str) -> datetime | None:
-    """Query datetimes without an offset are UTC (the contract)."""
-    if moment is None:
-        return None
-    try:
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except OverflowError as exc:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
-        raise InvalidInputError(
-            f"`{field}` is outside the supported range of dates.", loc=["query", field], error_type="datetime_range"
-        ) from exc
 
 
 def can_see(caller: Caller, owner_id: uuid.UUID) -> bool:

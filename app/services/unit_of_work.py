@@ -1,4 +1,8 @@
-"""The unit of work: one database transaction per use case, with the repositories bound to it."""
+"""The unit of work on SQLAlchemy: one database transaction per use case, with the repositories bound to it.
+
+The one module of the service layer that knows SQLAlchemy: services see the `UnitOfWork` protocol
+(app/services/ports.py) and get this class from the composition root (app/bootstrap.py).
+"""
 
 from types import TracebackType
 from typing import Self
@@ -6,17 +10,17 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.repositories.idempotency_repo import IdempotencyRepository
+from app.repositories.login_session_repo import LoginSessionRepository
 from app.repositories.order_repo import OrderRepository
 from app.repositories.product_repo import ProductRepository
-from app.repositories.session_repo import SessionRepository
 from app.repositories.user_repo import UserRepository
 
 
-class UnitOfWork:
+class SqlAlchemyUnitOfWork:
     """Enter it, work through its repositories, `commit()` once; leaving without a commit rolls back."""
 
     users: UserRepository
-    sessions: SessionRepository
+    login_sessions: LoginSessionRepository
     products: ProductRepository
     orders: OrderRepository
     idempotency: IdempotencyRepository
@@ -27,7 +31,7 @@ class UnitOfWork:
     async def __aenter__(self) -> Self:
         self._session = self._session_factory()
         self.users = UserRepository(self._session)
-        self.sessions = SessionRepository(self._session)
+        self.login_sessions = LoginSessionRepository(self._session)
         self.products = ProductRepository(self._session)
         self.orders = OrderRepository(self._session)
         self.idempotency = IdempotencyRepository(self._session)

@@ -1,8 +1,6 @@
 """Server processes for the benchmark: uvicorn as production runs it, on a loopback port, and its workers' memory."""
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,15 +9,11 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
+from scripts.processes import free_port, stop
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKERS = 2
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
@@ -100,14 +94,7 @@ class Server:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
+        stop(self.process)
 
 
 def _children(pid: int) -> list[int]:

@@ -13,7 +13,6 @@ tests/system/test_container.py runs the same when TEST_PODMAN is set.
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from scripts.container.images import ROOT, Podman, build_app, ensure_debian_python, ensure_services
+from scripts.processes import free_port
 
 GRACE_SECONDS = 20  # the image's GRACEFUL_TIMEOUT
 SIZE_BUDGET_BYTES = 200_000_000  # over the base image; podman's MB are 10**6 bytes
@@ -69,12 +69,6 @@ class Report:
             f"SIGTERM to exit: {self.stop_seconds:.2f} s",
             "steps: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.steps.items()),
         ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_env_file(path: Path, values: dict[str, str]) -> Path:

@@ -46,7 +46,7 @@ class PlacedOrder:
 
 class AnalyticsData:
     def __init__(self, app: FastAPI) -> None:
-        self._factory = app.state.session_factory
+        self._factory = app.state.container.session_factory
         self.orders: dict[uuid.UUID, PlacedOrder] = {}
         self.emails: dict[uuid.UUID, str] = {}
         self.products: dict[uuid.UUID, tuple[str, str, int]] = {}  # sku, name, price

@@ -10,8 +10,7 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import event
 
-from app.db.reader import Reader, ReadQuery
-from app.services.read_side import ReadSide
+from app.db.reader import ReadQuery
 
 
 async def make_product(client: AsyncClient, admin: Any, **fields: Any) -> dict[str, Any]:
@@ -70,7 +69,7 @@ class PoolWatch:
 def watch_connections(app: FastAPI) -> Iterator[PoolWatch]:
     """Count database connections checked out at once, to prove requests really overlapped."""
     watch = PoolWatch()
-    pool = app.state.engine.sync_engine.pool
+    pool = app.state.container.engine.sync_engine.pool
 
     def on_checkout(*_: Any) -> None:
         watch.current += 1
@@ -88,39 +87,19 @@ def watch_connections(app: FastAPI) -> Iterator[PoolWatch]:
         event.remove(pool, "checkin", on_checkin)
 
 
-class RecordingReader:
-    """A Reader that records each statement the read side sends, then runs it on the real one."""
-
-    def __init__(self, inner: Reader) -> None:
-        self.inner = inner
-        self.statements: list[str] = []
-
-    @property
-    def dialect(self) -> str:
-        return self.inner.dialect
-
-    async def all(self, query: ReadQuery, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
-        self.statements.append(query.compiled(self.dialect)[0])
-        return await self.inner.all(query, params)
-
-    async def one(self, query: ReadQuery, params: Mapping[str, Any] | None = None) -> Any:
-        self.statements.append(query.compiled(self.dialect)[0])
-        return await self.inner.one(query, params)
-
-    async def open(self) -> None:
-        await self.inner.open()
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
 @contextmanager
-def recording_reads(app: FastAPI) -> Iterator[RecordingReader]:
-    """Every statement the app's read side sends meanwhile, in order."""
-    original = app.state.read_side
-    recorder = RecordingReader(app.state.reader)
-    app.state.read_side = ReadSide(recorder, currency=app.state.settings.currency)
+def recording_reads(app: FastAPI) -> Iterator[list[str]]:
+    """The text of every statement the app's read side sends meanwhile, in order."""
+    reader = app.state.container.reader
+    statements: list[str] = []
+    run = reader.all
+
+    async def recording(query: ReadQuery, params: Mapping[str, Any] | None = None) -> Sequence[Any]:
+        statements.append(query.compiled(reader.dialect)[0])
+        return await run(query, params)
+
+    reader.all = recording  # the queries call `one`, which calls `all`
     try:
-        yield recorder
+        yield statements
     finally:
-        app.state.read_side = original
+        del reader.all

@@ -35,7 +35,7 @@ def expected(data: AnalyticsData) -> dict[tuple[str, uuid.UUID], tuple[int, int]
 
 
 async def rollup(app) -> dict[tuple[str, uuid.UUID], tuple[int, int]]:
-    async with app.state.session_factory() as session:
+    async with app.state.container.session_factory() as session:
         rows = (await session.execute(select(ProductSalesDaily).where(ProductSalesDaily.units != 0))).scalars()
         return {(row.day.isoformat(), row.product_id): (row.units, row.revenue_cents) for row in rows}
 
@@ -43,7 +43,7 @@ async def rollup(app) -> dict[tuple[str, uuid.UUID], tuple[int, int]]:
 async def change_line(app, data: AnalyticsData, order: PlacedOrder, quantity: int) -> None:
     line = order.lines[0]
     price = data.products[line.product_id][2]
-    async with app.state.session_factory() as session:
+    async with app.state.container.session_factory() as session:
         await session.execute(
             update(OrderItem)
             .where(OrderItem.order_id == order.id, OrderItem.position == 0)
@@ -55,7 +55,7 @@ async def change_line(app, data: AnalyticsData, order: PlacedOrder, quantity: in
 
 
 async def move(app, data: AnalyticsData, order: PlacedOrder, by: timedelta) -> None:
-    async with app.state.session_factory() as session:
+    async with app.state.container.session_factory() as session:
         await session.execute(update(Order).where(Order.id == order.id).values(created_at=order.created_at + by))
         await session.commit()
     data.orders[order.id] = replace(order, created_at=order.created_at + by)
@@ -98,7 +98,7 @@ async def test_concurrent_payments_of_the_same_products(app, data):
     ]  # fmt: skip
 
     async def pay(order_id: uuid.UUID) -> None:
-        async with app.state.session_factory() as session:
+        async with app.state.container.session_factory() as session:
             await session.execute(update(Order).where(Order.id == order_id).values(status="paid"))
             await asyncio.sleep(0.01)
             await session.commit()
@@ -118,7 +118,7 @@ async def test_emptying_the_orders_empties_the_rollup(app, data, database):
     assert len(await rollup(app)) == 2
 
     emptying = "TRUNCATE orders CASCADE" if database.backend == "postgresql" else "DELETE FROM orders"
-    async with app.state.engine.begin() as connection:
+    async with app.state.container.engine.begin() as connection:
         await connection.execute(text(emptying))
 
     assert await rollup(app) == {}
@@ -126,7 +126,7 @@ async def test_emptying_the_orders_empties_the_rollup(app, data, database):
 
 async def test_migration_creates_the_covering_index_the_model_declares(app, database):
     index = next(index for index in Order.__table__.indexes if index.name == "ix_orders_created_at_id")
-    async with app.state.engine.connect() as connection:
+    async with app.state.container.engine.connect() as connection:
         if database.backend == "postgresql":
             definition = await connection.scalar(
                 text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_orders_created_at_id'")

@@ -8,7 +8,6 @@ import pytest
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2 import extract_parameters
 
-from app.services.unit_of_work import UnitOfWork
 from tests.conftest import assert_problem, http_client, login
 
 USER_FIELDS = {"id", "email", "full_name", "role", "is_active", "created_at"}
@@ -167,17 +166,17 @@ async def test_login_wants_a_form_not_json(client, customer):
 
 async def test_login_upgrades_a_hash_made_with_other_parameters(app, client, customer):
     old_hash = Argon2Hasher(time_cost=3, memory_cost=19456, parallelism=1).hash(customer.password)
-    async with UnitOfWork(app.state.session_factory) as uow:
+    async with app.state.container.unit_of_work() as uow:
         user = await uow.users.get_by_email(email=customer.email)
         user.password_hash = old_hash
         await uow.commit()
 
     await login(client, customer.email, customer.password)
 
-    async with UnitOfWork(app.state.session_factory) as uow:
+    async with app.state.container.unit_of_work() as uow:
         stored = (await uow.users.get_by_email(email=customer.email)).password_hash
     assert stored != old_hash
-    settings = app.state.settings
+    settings = app.state.container.settings
     params = extract_parameters(stored)
     assert (params.time_cost, params.memory_cost, params.parallelism) == (
         settings.argon2_time_cost,
@@ -185,15 +184,15 @@ async def test_login_upgrades_a_hash_made_with_other_parameters(app, client, cus
         settings.argon2_parallelism,
     )
     assert stored.startswith("$argon2id$")
-    assert (await app.state.hasher.verify(customer.password, stored))[0]
+    assert (await app.state.container.hasher.verify(customer.password, stored))[0]
     await login(client, customer.email, customer.password)
 
 
 async def test_login_keeps_a_current_hash(app, client, customer):
-    async with UnitOfWork(app.state.session_factory) as uow:
+    async with app.state.container.unit_of_work() as uow:
         before = (await uow.users.get_by_email(email=customer.email)).password_hash
     await login(client, customer.email, customer.password)
-    async with UnitOfWork(app.state.session_factory) as uow:
+    async with app.state.container.unit_of_work() as uow:
         assert (await uow.users.get_by_email(email=customer.email)).password_hash == before
 
 
@@ -333,7 +332,7 @@ async def test_a_login_racing_a_revoking_change_gets_no_surviving_session(app, c
 
     The login must not end up with a session the change missed: it waits for the change and fails.
     """
-    async with UnitOfWork(app.state.session_factory) as uow:
+    async with app.state.container.unit_of_work() as uow:
         user = await uow.users.get_for_update(uuid.UUID(customer.id))
         async with http_client(app) as http:
             pending = asyncio.create_task(
@@ -341,10 +340,10 @@ async def test_a_login_racing_a_revoking_change_gets_no_surviving_session(app, c
             )
             await asyncio.sleep(0.3)  # the login has read the user and is waiting for the row
             if change == "password":
-                user.password_hash = await app.state.hasher.hash("a-new-password-123")
+                user.password_hash = await app.state.container.hasher.hash("a-new-password-123")
             else:
                 user.is_active = False
-            await uow.sessions.revoke_all_for_user(user_id=user.id, now=datetime.now(UTC), reason=change)
+            await uow.login_sessions.revoke_all_for_user(user_id=user.id, now=datetime.now(UTC), reason=change)
             await uow.commit()
             response = await pending
     assert_problem(response, 401)

@@ -217,7 +217,7 @@ async def test_logs_carry_request_lines_and_no_secrets(client, app_log_lines):
 async def test_database_errors_never_carry_statement_parameters(app):
     # Unexpected database errors are logged with their message; the values bound to the statement
     # (emails, password hashes) must not be part of it.
-    async with app.state.engine.connect() as connection:
+    async with app.state.container.engine.connect() as connection:
         with pytest.raises(DBAPIError) as caught:
             await connection.execute(text("SELECT * FROM no_such_table WHERE email = :email"), {"email": "p@x.io"})
     assert "p@x.io" not in str(caught.value)

@@ -307,7 +307,7 @@ class Hostile:
 
     async def rows(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every table, so that an UPDATE shows as well as an INSERT or a DELETE."""
-        async with self.app.state.session_factory() as session:
+        async with self.app.state.container.session_factory() as session:
             return {
                 table.name: sorted((tuple(row) for row in (await session.execute(select(table))).all()), key=repr)
                 for table in Base.metadata.sorted_tables

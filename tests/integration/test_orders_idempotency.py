@@ -8,13 +8,13 @@ from app.models import IdempotencyKey
 from app.schemas.order import OrderCreate
 from app.services import idempotency_service
 from app.services.order_service import IDEMPOTENCY_SCOPE
-from app.services.unit_of_work import UnitOfWork
+from app.services.unit_of_work import SqlAlchemyUnitOfWork
 from tests.conftest import assert_problem
 from tests.integration.shop import all_orders, make_product, place, stock_of
 
 
-def _uow(app) -> UnitOfWork:
-    return UnitOfWork(app.state.session_factory)
+def _uow(app) -> SqlAlchemyUnitOfWork:
+    return app.state.container.unit_of_work()
 
 
 def _hash(product_id: str, quantity: int) -> str:
@@ -23,7 +23,7 @@ def _hash(product_id: str, quantity: int) -> str:
 
 
 async def _keys(app) -> list[IdempotencyKey]:
-    async with app.state.session_factory() as session:
+    async with app.state.container.session_factory() as session:
         return list((await session.scalars(select(IdempotencyKey).order_by(IdempotencyKey.key))).all())
 
 
@@ -101,7 +101,7 @@ async def test_key_row_is_kept_for_the_configured_time(app, client, admin, custo
     response = await place(client, customer, (product["id"], 1), key="ttl")
     [row] = await _keys(app)
     assert row.state == "completed" and row.response_status == 201
-    assert row.expires_at - row.created_at == timedelta(hours=app.state.settings.idempotency_key_ttl_hours)
+    assert row.expires_at - row.created_at == timedelta(hours=app.state.container.settings.idempotency_key_ttl_hours)
     assert row.expires_at - row.created_at >= timedelta(hours=24)
     assert row.request_hash == _hash(product["id"], 1)
     assert response.json()["id"] in (row.response_body or "")
@@ -176,7 +176,7 @@ async def test_rejected_lines_free_the_key(app, client, admin, customer):
 async def test_expired_key_is_forgotten(app, client, admin, customer):
     product = await make_product(client, admin, stock=10)
     first = await place(client, customer, (product["id"], 1), key="old")
-    async with app.state.session_factory() as session, session.begin():
+    async with app.state.container.session_factory() as session, session.begin():
         await session.execute(update(IdempotencyKey).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
 
     again = await place(client, customer, (product["id"], 3), key="old")

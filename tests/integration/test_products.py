@@ -1,4 +1,6 @@
 import asyncio
+import base64
+import json
 import uuid
 from datetime import datetime
 
@@ -278,10 +280,22 @@ async def test_pages_through_long_non_ascii_names(client, admin):
     assert seen == names
 
 
-async def test_cursor_of_an_unknown_product_ends_the_list(client, admin):
-    from app.core.pagination import encode_cursor
+async def test_a_forged_cursor_is_refused_and_probes_nothing(client, admin):
+    hidden = await make_product(client, admin, name="Hidden thing")
+    await client.patch(f"/products/{hidden['id']}", json={"is_active": False}, headers=admin.headers)
+    # The unsigned form a client could build: the id of a product it must not see.
+    forged = base64.urlsafe_b64encode(json.dumps([hidden["id"].replace("-", "")]).encode()).decode().rstrip("=")
+    problem = assert_problem(await client.get("/products", params={"cursor": forged}), 422)
+    assert problem["errors"][0]["loc"] == ["query", "cursor"]
 
-    await make_product(client, admin)
-    response = await client.get("/products", params={"cursor": encode_cursor(uuid.uuid4())})
-    assert response.status_code == 200
-    assert response.json() == {"items": [], "next_cursor": None}
+
+async def test_a_cursor_serves_only_the_list_and_the_caller_it_was_made_for(client, admin, customer):
+    for number in range(3):
+        await make_product(client, admin, name=f"Cursor item {number}")
+    admins = (await client.get("/products", params={"limit": 1}, headers=admin.headers)).json()["next_cursor"]
+    anonymous = (await client.get("/products", params={"limit": 1})).json()["next_cursor"]
+    orders = await client.get("/orders", params={"cursor": anonymous}, headers=customer.headers)
+    assert_problem(await client.get("/products", params={"cursor": admins}), 422)
+    assert_problem(await client.get("/products", params={"cursor": anonymous}, headers=admin.headers), 422)
+    assert_problem(orders, 422)
+    assert (await client.get("/products", params={"cursor": anonymous})).status_code == 200

@@ -30,7 +30,7 @@ async def test_a_write_sent_through_the_read_side_is_refused(app, client, admin)
     ]
     for statement in writes:
         with pytest.raises(Exception, match=r"read-only|readonly") as raised:
-            await app.state.reader.all(ReadQuery(lambda _dialect, s=statement: s))  # type: ignore[misc]
+            await app.state.container.reader.all(ReadQuery(lambda _dialect, s=statement: s))  # type: ignore[misc]
         assert not isinstance(raised.value, DatabaseUnavailableError)
     assert await stock_of(client, admin, product["id"]) == 5
     assert (await client.get("/products", params={"q": "Sneaked"})).json()["items"] == []
@@ -43,6 +43,6 @@ async def test_a_data_modifying_select_is_refused_by_postgresql(app, client, adm
     sneaky = insert(Product).values(_product_row()).returning(Product.id).cte("sneaky")
     # A SELECT by type, which the type check lets through; the read-only connection does not.
     with pytest.raises(Exception, match="read-only"):
-        await app.state.reader.all(ReadQuery(lambda _dialect: select(sneaky.c.id)))
+        await app.state.container.reader.all(ReadQuery(lambda _dialect: select(sneaky.c.id)))
     assert await stock_of(client, admin, product["id"]) == 5
     assert (await client.get("/products", params={"q": "Sneaked"})).json()["items"] == []

@@ -75,6 +75,24 @@ def test_production_start_up_stops_with_a_clear_message_that_leaks_nothing():
         assert secret not in result.stderr
 
 
+def test_importing_the_app_builds_nothing(tmp_path):
+    """No engine, no pool, no thread, no ./data/ until the server starts (app/bootstrap.py, in the lifespan)."""
+    probe = "import threading, app.main\nassert app.main.app is not None\nprint(threading.active_count())\n"
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "development",
+        "DATABASE_URL": "sqlite:///./data/app.db",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("JWT_SECRET_KEY", None)
+    result = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "1"
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- the database URL -----------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ def _never_a_password_hash(response_bodies):
 
 @pytest.fixture
 def signing_key(app) -> str:
-    return app.state.settings.jwt_secret_key.get_secret_value()
+    return app.state.container.settings.jwt_secret_key.get_secret_value()
 
 
 def claims_of(account) -> dict[str, Any]:
@@ -63,8 +63,8 @@ async def test_issued_tokens_carry_the_required_claims(app, customer):
     assert claims["type"] == "access"
     assert claims["sub"] == customer.id
     assert claims["exp"] - claims["iat"] == 15 * 60
-    assert claims["iss"] == app.state.settings.jwt_issuer
-    assert claims["aud"] == app.state.settings.jwt_audience
+    assert claims["iss"] == app.state.container.settings.jwt_issuer
+    assert claims["aud"] == app.state.container.settings.jwt_audience
 
 
 async def test_alg_none_is_refused(client, customer):

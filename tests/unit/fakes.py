@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from app.models import (
     IdempotencyKey,
     LoginSession,
@@ -27,18 +25,21 @@ from app.models import (
     Role,
     User,
 )
+from app.queries.analytics import PeriodTotals
 from app.queries.orders import OrderFilter
 from app.repositories.order_repo import NewOrder, Placement, StoredAnswer
-from app.schemas.order import OrderHistory, OrderRead, StatusChangeRead
+from app.schemas.analytics import StatusCountsRead, SummaryRead, TopCustomerRead, TopProductRead
+from app.schemas.order import OrderHistoryRead, OrderRead, StatusChangeRead
 from app.schemas.product import ProductRead
 from app.schemas.user import UserRead
 from app.services.caller import Caller
+from app.services.ports import Hasher, ReadSide, Throttle, UnitOfWork
 
 
 @dataclass
 class Store:
     users: dict[uuid.UUID, User] = field(default_factory=dict)
-    sessions: dict[uuid.UUID, LoginSession] = field(default_factory=dict)
+    login_sessions: dict[uuid.UUID, LoginSession] = field(default_factory=dict)
     tokens: dict[uuid.UUID, RefreshToken] = field(default_factory=dict)
     products: dict[uuid.UUID, Product] = field(default_factory=dict)
     orders: dict[uuid.UUID, Order] = field(default_factory=dict)
@@ -65,22 +66,16 @@ class FakeUserRepository:
     async def get_by_email(self, *, email: str) -> User | None:
         return next((user for user in self.rows.values() if user.email == email), None)
 
-    async def add(self, user: User) -> User:
+    async def add(self, user: User) -> bool:
         if self.lose_race_on_add or any(other.email == user.email for other in self.rows.values()):
-            raise IntegrityError("INSERT INTO users", {}, Exception("unique constraint uq_users_email"))
-        user.id = user.id or uuid.uuid4()
-        now = datetime.now(UTC)
-        user.created_at = user.created_at or now
-        user.updated_at = user.updated_at or now
-        user.role = user.role or Role.CUSTOMER
-        user.is_active = True if user.is_active is None else user.is_active
+            return False
         self.rows[user.id] = user
-        return user
+        return True
 
 
-class FakeSessionRepository:
+class FakeLoginSessionRepository:
     def __init__(self, store: Store) -> None:
-        self.rows = store.sessions
+        self.rows = store.login_sessions
         self.tokens = store.tokens
 
     async def get(self, session_id: uuid.UUID) -> LoginSession | None:
@@ -131,14 +126,18 @@ class FakeProductRepository:
     async def get_many(self, *, product_ids: Iterable[uuid.UUID]) -> Sequence[Product]:
         return [self.rows[pid] for pid in product_ids if pid in self.rows]
 
-    async def add(self, product: Product) -> Product:
+    async def add(self, product: Product) -> bool:
         if any(other.sku == product.sku for other in self.rows.values()):
-            raise IntegrityError("INSERT INTO products", {}, Exception("unique constraint uq_products_sku"))
+            return False
         self.rows[product.id] = product
-        return product
+        return True
 
-    async def flush(self) -> None:
-        return None
+    async def update(self, product_id: uuid.UUID, changes: Mapping[str, Any], *, now: datetime) -> Product | None:
+        product = self.rows.get(product_id)
+        if product is not None:
+            for name, value in {**changes, "updated_at": now}.items():
+                setattr(product, name, value)
+        return product
 
     async def put_back_stock(self, quantities: Mapping[uuid.UUID, int], *, now: datetime) -> None:
         for product_id in sorted(quantities):
@@ -267,7 +266,7 @@ class FakeUnitOfWork:
     def __init__(self, store: Store | None = None) -> None:
         self.store = store or Store()
         self.users = FakeUserRepository(self.store)
-        self.sessions = FakeSessionRepository(self.store)
+        self.login_sessions = FakeLoginSessionRepository(self.store)
         self.products = FakeProductRepository(self.store)
         self.idempotency = FakeIdempotencyRepository(self.store)
         self.orders = FakeOrderRepository(self.store, self.products, self.idempotency)
@@ -307,7 +306,7 @@ class FakeUserQueries:
 
     async def live_role(self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> str | None:
         user = self._store.users.get(user_id)
-        login_session = self._store.sessions.get(session_id)
+        login_session = self._store.login_sessions.get(session_id)
         if user is None or login_session is None or not user.is_active:
             return None
         if login_session.user_id != user_id or login_session.revoked_at is not None or login_session.expires_at <= now:
@@ -374,12 +373,12 @@ class FakeOrderQueries:
         order = self._store.orders.get(order_id)
         return OrderRead.model_validate(order) if order else None
 
-    async def get_history(self, order_id: uuid.UUID) -> tuple[uuid.UUID, OrderHistory] | None:
+    async def get_history(self, order_id: uuid.UUID) -> tuple[uuid.UUID, OrderHistoryRead] | None:
         order = self._store.orders.get(order_id)
         if order is None:
             return None
         changes = sorted((c for c in self._store.changes if c.order_id == order_id), key=lambda c: c.changed_at)
-        return order.user_id, OrderHistory(items=[StatusChangeRead.model_validate(c) for c in changes])
+        return order.user_id, OrderHistoryRead(items=[StatusChangeRead.model_validate(c) for c in changes])
 
     async def list_page(
         self, *, where: OrderFilter, after: tuple[datetime, uuid.UUID] | None, limit: int
@@ -393,11 +392,47 @@ class FakeOrderQueries:
         return [OrderRead.model_validate(order) for order in orders[:limit]]
 
 
+class FakeAnalyticsQueries:
+    """Records what the service asks for; answers with canned figures (`periods` for the revenue series)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.periods: list[PeriodTotals] = []
+
+    async def summary(self, *, start: datetime, end: datetime) -> SummaryRead:
+        self.calls.append(("summary", {"start": start, "end": end}))
+        by_status = StatusCountsRead(pending=1, paid=2, shipped=0, delivered=3, cancelled=4)
+        return SummaryRead(
+            start=start,
+            end=end,
+            order_count=10,
+            revenue_cents=1001,
+            average_order_value_cents=200,
+            customer_count=7,
+            cancelled_count=4,
+            cancellation_rate=0.4,
+            by_status=by_status,
+        )
+
+    async def revenue_by_period(self, *, start: datetime, end: datetime, unit: str) -> Sequence[PeriodTotals]:
+        self.calls.append(("revenue_by_period", {"start": start, "end": end, "unit": unit}))
+        return self.periods
+
+    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> list[TopProductRead]:
+        self.calls.append(("top_products", {"start": start, "end": end, "limit": limit}))
+        return []
+
+    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> list[TopCustomerRead]:
+        self.calls.append(("top_customers", {"start": start, "end": end, "limit": limit}))
+        return []
+
+
 class FakeReadSide:
     def __init__(self, store: Store, *, currency: str = "USD") -> None:
         self.users = FakeUserQueries(store)
         self.products = FakeProductQueries(store, currency=currency)
         self.orders = FakeOrderQueries(store)
+        self.analytics = FakeAnalyticsQueries()
 
 
 # --- security -------------------------------------------------------------------------------------
@@ -498,3 +533,12 @@ def caller(role: Role = Role.CUSTOMER, *, user: User | None = None, session_id: 
     if user is not None:
         return Caller(id=user.id, role=Role(user.role), session_id=session_id or uuid.uuid4())
     return Caller(id=uuid.uuid4(), role=role, session_id=session_id or uuid.uuid4())
+
+
+def _fakes_keep_the_contracts(store: Store) -> None:
+    """Never called: mypy checks here that every fake satisfies the protocol its real counterpart does."""
+    uow: UnitOfWork = FakeUnitOfWork(store)
+    reads: ReadSide = FakeReadSide(store)
+    hasher: Hasher = FakeHasher(FakeUnitOfWork(store))
+    throttle: Throttle = FakeThrottle()
+    del uow, reads, hasher, throttle

@@ -1,50 +1,23 @@
 """The analytics service without a database: the range rules, the calendar of periods, zero-filling."""
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 
 from app.core.errors import InvalidInputError
 from app.queries.analytics import PeriodTotals
-from app.schemas.analytics import RevenueInterval, StatusCounts, SummaryRead
+from app.schemas.analytics import RevenueInterval
 from app.services import analytics_service
-from app.services.analytics_service import Window, periods, resolve_window
+from app.services.analytics_service import AnalyticsService, Window, periods, resolve_window
+from tests.unit.fakes import FakeAnalyticsQueries, FakeReadSide, Store
 
 NOW = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
 DAY, WEEK, MONTH = RevenueInterval.DAY, RevenueInterval.WEEK, RevenueInterval.MONTH
 
 
-class FakeAnalytics:
-    """Records what the service asks for; answers with canned figures."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-        self.periods: list[PeriodTotals] = []
-
-    async def revenue_by_period(self, **kwargs: Any) -> list[PeriodTotals]:
-        self.calls.append(("revenue_by_period", kwargs))
-        return self.periods
-
-    async def summary(self, *, start: datetime, end: datetime) -> SummaryRead:
-        self.calls.append(("summary", {"start": start, "end": end}))
-        by_status = StatusCounts(pending=1, paid=2, shipped=0, delivered=3, cancelled=4)
-        return SummaryRead(
-            start=start,
-            end=end,
-            order_count=10,
-            revenue_cents=1001,
-            average_order_value_cents=200,
-            customer_count=7,
-            cancelled_count=4,
-            cancellation_rate=0.4,
-            by_status=by_status,
-        )
-
-
-class AnalyticsReads:
-    def __init__(self) -> None:
-        self.analytics = FakeAnalytics()
+def _service() -> tuple[AnalyticsService, FakeAnalyticsQueries]:
+    reads = FakeReadSide(Store())
+    return AnalyticsService(reads), reads.analytics
 
 
 def test_defaults_are_the_30_days_before_now():
@@ -103,12 +76,10 @@ def test_the_last_month_of_the_calendar_ends_the_series():
 
 
 async def test_revenue_is_zero_filled_in_order():
-    reads = AnalyticsReads()
-    reads.analytics.periods = [PeriodTotals(date(2026, 2, 3), 2, 500)]
+    service, analytics = _service()
+    analytics.periods = [PeriodTotals(date(2026, 2, 3), 2, 500)]
 
-    result = await analytics_service.get_revenue(
-        reads, start=datetime(2026, 2, 2, 12), end=datetime(2026, 2, 5), interval=DAY
-    )
+    result = await service.get_revenue(start=datetime(2026, 2, 2, 12), end=datetime(2026, 2, 5), interval=DAY)
 
     assert [(p.period_start.date(), p.order_count, p.revenue_cents) for p in result.points] == [
         (date(2026, 2, 2), 0, 0),
@@ -116,7 +87,7 @@ async def test_revenue_is_zero_filled_in_order():
         (date(2026, 2, 4), 0, 0),
     ]
     assert all(point.period_start.tzinfo is UTC for point in result.points)
-    assert reads.analytics.calls == [
+    assert analytics.calls == [
         ("revenue_by_period", {
             "start": datetime(2026, 2, 2, 12, tzinfo=UTC), "end": datetime(2026, 2, 5, tzinfo=UTC), "unit": "day",
         }),
@@ -124,27 +95,27 @@ async def test_revenue_is_zero_filled_in_order():
 
 
 async def test_too_many_points_is_refused_before_any_query():
-    reads = AnalyticsReads()
+    service, analytics = _service()
     start = datetime(2020, 1, 1, tzinfo=UTC)
 
     with pytest.raises(InvalidInputError) as raised:
-        await analytics_service.get_revenue(
-            reads, start=start, end=start + timedelta(days=analytics_service.MAX_POINTS + 1), interval=DAY
+        await service.get_revenue(
+            start=start, end=start + timedelta(days=analytics_service.MAX_POINTS + 1), interval=DAY
         )
 
     assert raised.value.errors[0]["loc"] == ["query", "interval"]
-    assert reads.analytics.calls == []
+    assert analytics.calls == []
 
 
 async def test_summary_echoes_the_window_and_the_totals():
-    reads = AnalyticsReads()
+    service, analytics = _service()
 
-    result = await analytics_service.get_summary(reads, start=datetime(2026, 1, 1), end=datetime(2026, 2, 1))
+    result = await service.get_summary(start=datetime(2026, 1, 1), end=datetime(2026, 2, 1))
 
     assert (result.start, result.end) == (datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
     assert (result.order_count, result.revenue_cents, result.average_order_value_cents) == (10, 1001, 200)
     assert (result.customer_count, result.cancelled_count, result.cancellation_rate) == (7, 4, 0.4)
     assert result.by_status.model_dump() == {"pending": 1, "paid": 2, "shipped": 0, "delivered": 3, "cancelled": 4}
-    assert reads.analytics.calls == [
+    assert analytics.calls == [
         ("summary", {"start": datetime(2026, 1, 1, tzinfo=UTC), "end": datetime(2026, 2, 1, tzinfo=UTC)})
     ]

@@ -5,10 +5,28 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from app.core.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from app.core.pagination import CursorCodec
 from app.models import OrderStatus, Role
 from app.schemas.order import OrderCreate
 from app.services import idempotency_service, order_service, order_status_service
-from tests.unit.fakes import FakeReadSide, add_product, caller
+from app.services.order_service import OrderService
+from app.services.order_status_service import OrderStatusService
+from tests.unit.fakes import FakeReadSide, FakeUnitOfWork, add_product, caller
+
+
+def _orders(uow: FakeUnitOfWork, reads: FakeReadSide | None = None) -> OrderService:
+    """The service over these fakes; the same unit of work is entered for every transaction."""
+    return OrderService(
+        lambda: uow,
+        reads or FakeReadSide(uow.store),
+        currency="EUR",
+        key_ttl=timedelta(hours=24),
+        cursors=CursorCodec(b"unit"),
+    )
+
+
+def _statuses(uow: FakeUnitOfWork) -> OrderStatusService:
+    return OrderStatusService(lambda: uow)
 
 
 def _body(*lines: tuple[uuid.UUID, int]) -> OrderCreate:
@@ -16,8 +34,7 @@ def _body(*lines: tuple[uuid.UUID, int]) -> OrderCreate:
 
 
 async def _place(uow, who, *lines, key=None):
-    reads = FakeReadSide(uow.store)
-    return await order_service.place_order(uow, reads, who, _body(*lines), currency="EUR", idempotency_key=key)
+    return await _orders(uow).place_order(who, _body(*lines), idempotency_key=key)
 
 
 async def test_lines_and_total_are_priced_from_the_catalogue(uow):
@@ -121,7 +138,7 @@ async def test_owner_cancels_and_stock_returns(uow):
     owner = caller()
     order = (await _place(uow, owner, (product.id, 4))).order
 
-    cancelled = await order_status_service.cancel_order(uow, owner, order.id)
+    cancelled = await _statuses(uow).cancel_order(owner, order.id)
 
     assert cancelled.status == OrderStatus.CANCELLED
     assert product.stock == 5
@@ -134,9 +151,9 @@ async def test_stranger_cannot_see_or_cancel(uow, reads):
     order = (await _place(uow, caller(), (product.id, 1))).order
     stranger = caller()
     for attempt in (
-        order_service.get_order(reads, stranger, order.id),
-        order_service.get_history(reads, stranger, order.id),
-        order_status_service.cancel_order(uow, stranger, order.id),
+        _orders(uow, reads).get_order(stranger, order.id),
+        _orders(uow, reads).get_order_history(stranger, order.id),
+        _statuses(uow).cancel_order(stranger, order.id),
     ):
         with pytest.raises(NotFoundError):
             await attempt
@@ -147,8 +164,8 @@ async def test_admin_sees_and_cancels_any_order(uow, reads):
     product = add_product(uow, stock=3)
     order = (await _place(uow, caller(), (product.id, 3))).order
     admin = caller(Role.ADMIN)
-    assert (await order_service.get_order(reads, admin, order.id)).id == order.id
-    await order_status_service.cancel_order(uow, admin, order.id)
+    assert (await _orders(uow, reads).get_order(admin, order.id)).id == order.id
+    await _statuses(uow).cancel_order(admin, order.id)
     assert product.stock == 3
 
 
@@ -156,11 +173,11 @@ async def test_cancel_after_shipping_is_conflict(uow):
     product = add_product(uow, stock=3)
     owner, admin = caller(), caller(Role.ADMIN)
     order = (await _place(uow, owner, (product.id, 1))).order
-    await order_status_service.change_status(uow, admin, order.id, OrderStatus.PAID)
-    await order_status_service.change_status(uow, admin, order.id, OrderStatus.SHIPPED)
+    await _statuses(uow).change_order_status(admin, order.id, OrderStatus.PAID)
+    await _statuses(uow).change_order_status(admin, order.id, OrderStatus.SHIPPED)
     commits = uow.commits
     with pytest.raises(ConflictError) as raised:
-        await order_status_service.cancel_order(uow, owner, order.id)
+        await _statuses(uow).cancel_order(owner, order.id)
     assert raised.value.extra()["allowed"] == ["delivered"]
     assert uow.commits == commits and product.stock == 2
 
@@ -171,7 +188,7 @@ async def test_losing_a_race_is_conflict_without_restock(uow):
     order = (await _place(uow, owner, (product.id, 1))).order
     uow.orders.lose_next_race = True
     with pytest.raises(ConflictError):
-        await order_status_service.cancel_order(uow, owner, order.id)
+        await _statuses(uow).cancel_order(owner, order.id)
     assert product.stock == 2 and uow.commits == 1 and len(uow.orders.changes) == 1
 
 
@@ -180,23 +197,23 @@ async def test_customers_cannot_change_status(uow):
     owner = caller()
     order = (await _place(uow, owner, (product.id, 1))).order
     with pytest.raises(PermissionDeniedError):
-        await order_status_service.change_status(uow, owner, order.id, OrderStatus.PAID)
+        await _statuses(uow).change_order_status(owner, order.id, OrderStatus.PAID)
 
 
 async def test_list_is_scoped_to_the_customer(uow, reads):
     customer = caller()
-    await order_service.list_orders(reads, customer, limit=5, cursor=None)
+    await _orders(uow, reads).list_orders(customer, limit=5, cursor=None)
     assert reads.orders.list_calls[-1]["where"].user_id == customer.id
     assert reads.orders.list_calls[-1]["limit"] == 6
     with pytest.raises(InvalidInputError):
-        await order_service.list_orders(reads, customer, limit=5, cursor=None, user_id=uuid.uuid4())
+        await _orders(uow, reads).list_orders(customer, limit=5, cursor=None, user_id=uuid.uuid4())
 
 
 async def test_admin_may_filter_by_user_or_not(uow, reads):
     admin, someone = caller(Role.ADMIN), uuid.uuid4()
-    await order_service.list_orders(reads, admin, limit=5, cursor=None)
+    await _orders(uow, reads).list_orders(admin, limit=5, cursor=None)
     assert reads.orders.list_calls[-1]["where"].user_id is None
-    await order_service.list_orders(reads, admin, limit=5, cursor=None, user_id=someone)
+    await _orders(uow, reads).list_orders(admin, limit=5, cursor=None, user_id=someone)
     assert reads.orders.list_calls[-1]["where"].user_id == someone
 
 
@@ -204,25 +221,25 @@ async def test_list_times_are_utc_and_the_range_must_not_be_empty(uow, reads):
     customer = caller()
     naive = datetime(2026, 1, 1, 12, 0)
     shifted = datetime(2026, 1, 1, 15, 0, tzinfo=timezone(timedelta(hours=2)))
-    await order_service.list_orders(reads, customer, limit=5, cursor=None, created_from=naive, created_to=shifted)
+    await _orders(uow, reads).list_orders(customer, limit=5, cursor=None, created_from=naive, created_to=shifted)
     where = reads.orders.list_calls[-1]["where"]
     assert where.created_from == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     assert where.created_to == datetime(2026, 1, 1, 13, 0, tzinfo=UTC)
     with pytest.raises(InvalidInputError):
-        await order_service.list_orders(reads, customer, limit=5, cursor=None, created_from=shifted, created_to=naive)
+        await _orders(uow, reads).list_orders(customer, limit=5, cursor=None, created_from=shifted, created_to=naive)
 
 
 async def test_list_pages_with_a_cursor(uow, reads):
     product = add_product(uow, stock=100)
     customer = caller()
     placed = [(await _place(uow, customer, (product.id, 1))).order for _ in range(3)]
-    first = await order_service.list_orders(reads, customer, limit=2, cursor=None)
+    first = await _orders(uow, reads).list_orders(customer, limit=2, cursor=None)
     assert [order.id for order in first.items] == [placed[2].id, placed[1].id]
     assert first.next_cursor is not None
-    await order_service.list_orders(reads, customer, limit=2, cursor=first.next_cursor)
+    await _orders(uow, reads).list_orders(customer, limit=2, cursor=first.next_cursor)
     assert reads.orders.list_calls[-1]["after"] == (placed[1].created_at, placed[1].id)
     with pytest.raises(InvalidInputError):
-        await order_service.list_orders(reads, customer, limit=2, cursor="nonsense")
+        await _orders(uow, reads).list_orders(customer, limit=2, cursor="nonsense")
 
 
 async def test_same_key_replays_without_a_second_order(uow):

@@ -6,30 +6,40 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.core.errors import BadRequestError, ConflictError, InvalidInputError, NotFoundError
+from app.core.pagination import CursorCodec
 from app.models import LoginSession, Role, User
-from app.schemas.user import PasswordChange, UserAdminUpdate, UserUpdateMe
-from app.services import user_service
+from app.schemas.user import PasswordUpdate, ProfileUpdate, UserUpdate
 from app.services.caller import Caller
-from tests.unit.fakes import FakeHasher, FakeUnitOfWork, caller, make_user
+from app.services.user_service import UserService
+from tests.unit.fakes import FakeHasher, FakeReadSide, FakeUnitOfWork, caller, make_user
 
 
 def open_session(uow: FakeUnitOfWork, user) -> LoginSession:
     now = datetime.now(UTC)
     login_session = LoginSession(id=uuid.uuid4(), user_id=user.id, created_at=now, expires_at=now + timedelta(days=1))
-    uow.sessions.rows[login_session.id] = login_session
+    uow.login_sessions.rows[login_session.id] = login_session
     return login_session
+
+
+def _users(uow: FakeUnitOfWork, hasher: FakeHasher | None = None) -> UserService:
+    """The service over these fakes; the same unit of work is entered for every transaction."""
+    return UserService(
+        lambda: uow, FakeReadSide(uow.store), hasher=hasher or FakeHasher(uow), cursors=CursorCodec(b"unit")
+    )
 
 
 def principal_of(uow: FakeUnitOfWork, user) -> Caller:
     return caller(user=user, session_id=open_session(uow, user).id)
 
 
+ADMIN = caller(Role.ADMIN)
+
 # --- own account ----------------------------------------------------------------------------------
 
 
 async def test_update_me_sets_the_name(uow):
     user = make_user(uow, email="ann@example.com")
-    updated = await user_service.update_me(uow, principal_of(uow, user), UserUpdateMe(full_name="Ann"))
+    updated = await _users(uow).update_profile(principal_of(uow, user), ProfileUpdate(full_name="Ann"))
     assert updated.full_name == "Ann"
     assert uow.commits == 1
 
@@ -37,12 +47,12 @@ async def test_update_me_sets_the_name(uow):
 async def test_change_password_sets_the_hash_and_revokes_every_session(uow, hasher):
     user = make_user(uow, email="ann@example.com")
     principal, other = principal_of(uow, user), open_session(uow, user)
-    data = PasswordChange(current_password="right-password", new_password="brand-new-password")
+    data = PasswordUpdate(current_password="right-password", new_password="brand-new-password")
 
-    await user_service.change_password(uow, hasher, principal, data)
+    await _users(uow, hasher).change_password(principal, data)
 
     assert user.password_hash == "hashed:brand-new-password"
-    assert all(s.revoked_reason == "password-change" for s in (uow.sessions.rows[principal.session_id], other))
+    assert all(s.revoked_reason == "password-change" for s in (uow.login_sessions.rows[principal.session_id], other))
     assert uow.commits == 1
     assert hasher.inside_transaction == []
     assert uow.users.locked == [user.id]
@@ -51,13 +61,13 @@ async def test_change_password_sets_the_hash_and_revokes_every_session(uow, hash
 async def test_change_password_with_a_wrong_current_password_changes_nothing(uow, hasher):
     user = make_user(uow, email="ann@example.com")
     principal = principal_of(uow, user)
-    data = PasswordChange(current_password="not-it", new_password="brand-new-password")
+    data = PasswordUpdate(current_password="not-it", new_password="brand-new-password")
 
     with pytest.raises(BadRequestError):
-        await user_service.change_password(uow, hasher, principal, data)
+        await _users(uow, hasher).change_password(principal, data)
 
     assert user.password_hash == "hashed:right-password"
-    assert uow.sessions.rows[principal.session_id].revoked_at is None
+    assert uow.login_sessions.rows[principal.session_id].revoked_at is None
     assert not uow.committed
 
 
@@ -74,8 +84,8 @@ async def test_change_password_refuses_when_the_password_changed_meanwhile(uow):
 
     hasher = RacedHasher(uow)
     with pytest.raises(ConflictError):
-        await user_service.change_password(
-            uow, hasher, principal, PasswordChange(current_password="right-password", new_password="brand-new-password")
+        await _users(uow, hasher).change_password(
+            principal, PasswordUpdate(current_password="right-password", new_password="brand-new-password")
         )
     assert changed.password_hash == "hashed:changed"
     assert not uow.committed
@@ -97,14 +107,14 @@ def admin(uow):
 async def test_admin_cannot_demote_or_deactivate_themself(uow, admin, changes):
     principal = principal_of(uow, admin)
     with pytest.raises(ConflictError):
-        await user_service.admin_update(uow, principal, admin.id, UserAdminUpdate(**changes))
+        await _users(uow).update_user(principal, admin.id, UserUpdate(**changes))
     assert (admin.role, admin.is_active, admin.full_name) == (Role.ADMIN, True, None)
     assert not uow.committed
 
 
 async def test_admin_may_keep_their_role_and_rename_themself(uow, admin):
-    changes = UserAdminUpdate(full_name="Chief", role=Role.ADMIN, is_active=True)
-    updated = await user_service.admin_update(uow, principal_of(uow, admin), admin.id, changes)
+    changes = UserUpdate(full_name="Chief", role=Role.ADMIN, is_active=True)
+    updated = await _users(uow).update_user(principal_of(uow, admin), admin.id, changes)
     assert (updated.full_name, updated.role, updated.is_active) == ("Chief", Role.ADMIN, True)
     assert uow.commits == 1
 
@@ -114,11 +124,11 @@ async def test_deactivating_a_user_revokes_their_sessions(uow, admin):
     sessions = [open_session(uow, user), open_session(uow, user)]
     admin_session = principal_of(uow, admin)
 
-    updated = await user_service.admin_update(uow, admin_session, user.id, UserAdminUpdate(is_active=False))
+    updated = await _users(uow).update_user(admin_session, user.id, UserUpdate(is_active=False))
 
     assert updated.is_active is False
     assert all(s.revoked_reason == "deactivated" for s in sessions)
-    assert uow.sessions.rows[admin_session.session_id].revoked_at is None
+    assert uow.login_sessions.rows[admin_session.session_id].revoked_at is None
     assert uow.commits == 1
     assert uow.users.locked == [user.id]
 
@@ -126,36 +136,36 @@ async def test_deactivating_a_user_revokes_their_sessions(uow, admin):
 async def test_admin_update_leaves_omitted_fields_alone(uow, admin):
     user = make_user(uow, email="ann@example.com", full_name="Ann")
     session = open_session(uow, user)
-    updated = await user_service.admin_update(uow, principal_of(uow, admin), user.id, UserAdminUpdate(role=Role.ADMIN))
+    updated = await _users(uow).update_user(principal_of(uow, admin), user.id, UserUpdate(role=Role.ADMIN))
     assert (updated.full_name, updated.role, updated.is_active) == ("Ann", Role.ADMIN, True)
     assert session.revoked_at is None
 
 
 async def test_admin_update_can_clear_the_name(uow, admin):
     user = make_user(uow, email="ann@example.com", full_name="Ann")
-    updated = await user_service.admin_update(uow, principal_of(uow, admin), user.id, UserAdminUpdate(full_name=None))
+    updated = await _users(uow).update_user(principal_of(uow, admin), user.id, UserUpdate(full_name=None))
     assert updated.full_name is None
 
 
 async def test_admin_update_of_an_unknown_user_is_not_found(uow, admin):
     with pytest.raises(NotFoundError):
-        await user_service.admin_update(uow, principal_of(uow, admin), uuid.uuid4(), UserAdminUpdate(full_name="x"))
+        await _users(uow).update_user(principal_of(uow, admin), uuid.uuid4(), UserUpdate(full_name="x"))
     assert not uow.committed
 
 
 async def test_get_user(uow, reads, admin):
-    assert (await user_service.get_user(reads, admin.id)).email == admin.email
+    assert (await _users(uow).get_user(admin.id)).email == admin.email
     with pytest.raises(NotFoundError):
-        await user_service.get_user(reads, uuid.uuid4())
+        await _users(uow).get_user(uuid.uuid4())
 
 
 async def test_list_users_pages_newest_first_with_a_cursor(uow, reads):
     start = datetime(2026, 1, 1, tzinfo=UTC)
     users = [make_user(uow, email=f"u{i}@example.com", created_at=start + timedelta(minutes=i)) for i in range(5)]
 
-    first = await user_service.list_users(reads, limit=2, cursor=None, email=None)
-    second = await user_service.list_users(reads, limit=2, cursor=first.next_cursor, email=None)
-    third = await user_service.list_users(reads, limit=2, cursor=second.next_cursor, email=None)
+    first = await _users(uow).list_users(ADMIN, limit=2, cursor=None, email=None)
+    second = await _users(uow).list_users(ADMIN, limit=2, cursor=first.next_cursor, email=None)
+    third = await _users(uow).list_users(ADMIN, limit=2, cursor=second.next_cursor, email=None)
 
     ids = [item.id for page in (first, second, third) for item in page.items]
     assert ids == [user.id for user in reversed(users)]
@@ -165,13 +175,13 @@ async def test_list_users_pages_newest_first_with_a_cursor(uow, reads):
 async def test_list_users_with_exactly_a_page_has_no_next_cursor(uow, reads):
     for i in range(2):
         make_user(uow, email=f"u{i}@example.com")
-    page = await user_service.list_users(reads, limit=2, cursor=None, email=None)
+    page = await _users(uow).list_users(ADMIN, limit=2, cursor=None, email=None)
     assert len(page.items) == 2 and page.next_cursor is None
 
 
 async def test_list_users_refuses_a_bad_cursor(uow, reads):
     with pytest.raises(InvalidInputError) as caught:
-        await user_service.list_users(reads, limit=2, cursor="bogus", email=None)
+        await _users(uow).list_users(ADMIN, limit=2, cursor="bogus", email=None)
     assert caught.value.errors[0]["loc"] == ["query", "cursor"]
 
 
@@ -179,11 +189,11 @@ async def test_list_users_refuses_a_bad_cursor(uow, reads):
 
 
 async def test_ensure_admin_creates_once(uow, hasher):
-    assert await user_service.ensure_admin(uow, hasher, email="Root@Example.com", password="bootstrap-pass") is True
+    assert await _users(uow, hasher).ensure_admin(email="Root@Example.com", password="bootstrap-pass") is True
     (admin,) = uow.users.rows.values()
     assert (admin.email, admin.role, admin.is_active) == ("root@example.com", Role.ADMIN, True)
     assert admin.password_hash == "hashed:bootstrap-pass"
     uow.commits = 0
-    assert await user_service.ensure_admin(uow, hasher, email="root@example.com", password="other") is False
+    assert await _users(uow, hasher).ensure_admin(email="root@example.com", password="other") is False
     assert admin.password_hash == "hashed:bootstrap-pass"
     assert not uow.committed

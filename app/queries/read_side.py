@@ -7,7 +7,7 @@ from app.queries.products import ProductQueries
 from app.queries.users import UserQueries
 
 
-class ReadSide:
+class SqlReadSide:
     def __init__(self, reader: Reader, *, currency: str) -> None:
         self.users = UserQueries(reader)
         self.products = ProductQueries(reader, currency=currency)

@@ -8,7 +8,7 @@ from app.models import LoginSession, RefreshToken
 from app.repositories.rowcount import rowcount
 
 
-class SessionRepository:
+class LoginSessionRepository:
     """Login sessions and the refresh tokens issued within them."""
 
     def __init__(self, session: AsyncSession) -> None:
