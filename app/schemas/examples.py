@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.schemas.analytics import RevenueRead, SummaryRead, TopCustomersRead, TopProductsRead
 from app.schemas.auth import TokenPairCreate, TokenPairDelete, TokenPairRead
 from app.schemas.ops import Liveness, Readiness
 from app.schemas.order import OrderCreate, OrderHistoryRead, OrderPage, OrderRead, OrderStatusUpdate
@@ -124,6 +125,41 @@ PROBLEM: dict[str, Any] = {
     "errors": [PROBLEM_ERROR],
 }
 
+SUMMARY: dict[str, Any] = {
+    "start": "2026-11-01T00:00:00Z",
+    "end": "2026-12-01T00:00:00Z",
+    "order_count": 120,
+    "revenue_cents": 1234500,
+    "average_order_value_cents": 12345,
+    "customer_count": 87,
+    "cancelled_count": 10,
+    "cancellation_rate": 10 / 120,
+    "by_status": {"pending": 10, "paid": 30, "shipped": 25, "delivered": 45, "cancelled": 10},
+}
+REVENUE: dict[str, Any] = {
+    "interval": "week",
+    "points": [
+        {"period_start": "2026-10-26T00:00:00Z", "order_count": 12, "revenue_cents": 148200},
+        {"period_start": "2026-11-02T00:00:00Z", "order_count": 31, "revenue_cents": 402900},
+        {"period_start": "2026-11-09T00:00:00Z", "order_count": 0, "revenue_cents": 0},
+    ],
+}
+TOP_PRODUCTS: dict[str, Any] = {
+    "items": [
+        {"product_id": MUG_ID, "sku": "MUG-1", "name": "Ceramic mug", "units_sold": 260, "revenue_cents": 351000},
+        {
+            "product_id": TEAPOT_ID,
+            "sku": "TEAPOT-1",
+            "name": "Cast-iron teapot",
+            "units_sold": 41,
+            "revenue_cents": 159900,
+        },
+    ]
+}
+TOP_CUSTOMERS: dict[str, Any] = {
+    "items": [{"user_id": ADA_ID, "email": "ada@example.com", "order_count": 9, "revenue_cents": 79200}]
+}
+
 LIVENESS: dict[str, Any] = {"status": "ok"}
 READINESS: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
 METRICS = (
@@ -158,6 +194,10 @@ RESPONSES: dict[type[BaseModel], dict[str, Any]] = {
     OrderRead: ORDER,
     OrderPage: page(ORDER),
     OrderHistoryRead: ORDER_HISTORY,
+    SummaryRead: SUMMARY,
+    RevenueRead: REVENUE,
+    TopProductsRead: TOP_PRODUCTS,
+    TopCustomersRead: TOP_CUSTOMERS,
     Liveness: LIVENESS,
     Readiness: READINESS,
 }
