@@ -2,13 +2,14 @@
 
 Routes declare a sentence as their `summary` (the docstring becomes the description) and the problems their own
 rules give with `problem_responses(...)`; the schemas carry the examples (app/schemas/examples.py), and a form,
-which has no schema class, gets its example from `form_example(...)`. Every tag is described in `TAGS`;
-tests/unit/test_openapi_document.py holds the document to all of that. `install_openapi` completes the document:
-error responses are `application/problem+json` with the `Problem` schema; every operation that reaches a service
-(and so the database) may answer 503, every operation may answer 413 (a body over the limit, sent even where none is
-expected), and every operation with a body may answer 400 (bytes that cannot be decoded). Every response declares
-`X-Request-ID`; 401s `WWW-Authenticate`, 429s and 503 problems `Retry-After`. Routes where the token is optional
-(the public catalogue) say so with an empty security requirement.
+which has no schema class, gets its example from `form_example(...)`. Operation ids are the route functions' names
+(`operation_id`), and every tag is described in `TAGS`; tests/unit/test_openapi_document.py holds the document to
+all of that. `install_openapi` completes the document: error responses are `application/problem+json` with the
+`Problem` schema; every operation that reaches a service (and so the database) may answer 503, every operation may
+answer 413 (a body over the limit, sent even where none is expected), and every operation with a body may answer 400
+(bytes that cannot be decoded). Every response declares `X-Request-ID`; 401s `WWW-Authenticate`, 429s and 503
+problems `Retry-After`. Routes where the token is optional (the public catalogue) say so with an empty security
+requirement.
 """
 
 from collections.abc import Callable
@@ -83,6 +84,12 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def form_example(example: dict[str, Any]) -> dict[str, Any]:
     """A route's `openapi_extra=`: the example of its form body (a form has no schema class to carry one)."""
     return {"requestBody": {"content": {"application/x-www-form-urlencoded": {"example": example}}}}
+
+
+def operation_id(route: APIRoute) -> str:
+    """The app's `generate_unique_id_function`: an operation is known by its route function's name (`place_order`),
+    which is what generated clients call their methods."""
+    return route.name
 
 
 def install_openapi(app: FastAPI) -> None:

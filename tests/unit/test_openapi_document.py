@@ -2,7 +2,8 @@
 
 - Every tag an operation uses is described, and every described tag is used.
 - Every operation has a summary that is one short sentence (a capital first, a full stop last, at most 80
-  characters, no full stop inside), a description that says more than the summary, and a unique operation id.
+  characters, no full stop inside), a description that says more than the summary, and its route function's
+  name as its operation id, unique.
 - Every parameter and every property of every schema is described.
 - Every request body, and every success response that has a body, carries an example (on its media type, or on
   the schema it refers to): `REQUESTS` and `RESPONSES` in app/schemas/examples.py give one per model.
@@ -94,10 +95,11 @@ def test_every_operation_has_a_sentence_for_a_summary_and_a_description(document
     assert faults == []
 
 
-def test_operation_ids_are_unique(document: dict[str, Any]) -> None:
-    ids = [operation.get("operationId") for _, operation in operations(document)]
-    assert None not in ids
-    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+def test_operation_ids_are_the_route_functions_names(app: FastAPI, document: dict[str, Any]) -> None:
+    by_label = dict(operations(document))
+    ids = {label: by_label[label].get("operationId") for label, _ in routes(app)}
+    assert ids == {label: route.name for label, route in routes(app)}
+    assert len(set(ids.values())) == len(ids), "operation ids must be unique: rename a route function"
 
 
 def test_every_parameter_and_schema_property_is_described(document: dict[str, Any]) -> None:
