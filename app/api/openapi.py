@@ -1,15 +1,15 @@
 """The OpenAPI document, in one place: what each route declares, and what every route may answer besides.
 
 Routes declare a sentence as their `summary` (the docstring becomes the description) and the problems their own
-rules give with `problem_responses(...)`; the schemas carry the examples (app/schemas/examples.py), and a form,
-which has no schema class, gets its example from `form_example(...)`. Operation ids are the route functions' names
-(`operation_id`), and every tag is described in `TAGS`; tests/unit/test_openapi_document.py holds the document to
-all of that. `install_openapi` completes the document: error responses are `application/problem+json` with the
-`Problem` schema; every operation that reaches a service (and so the database) may answer 503, every operation may
-answer 413 (a body over the limit, sent even where none is expected), and every operation with a body may answer 400
-(bytes that cannot be decoded). Every response declares `X-Request-ID`; 401s `WWW-Authenticate`, 429s and 503
-problems `Retry-After`. Routes where the token is optional (the public catalogue) say so with an empty security
-requirement.
+rules give with `problem_responses(...)`; app/schemas/examples.py gives an example for each body and answer model,
+which `install_openapi` puts on every operation using that model, and a form, which has no model of its own, names
+its example on the route with `form_example(...)`. Operation ids are the route functions' names (`operation_id`),
+and every tag is described in `TAGS`; tests/unit/test_openapi_document.py holds the document to all of that.
+`install_openapi` completes the document: error responses are `application/problem+json` with the `Problem` schema;
+every operation that reaches a service (and so the database) may answer 503, every operation may answer 413 (a body
+over the limit, sent even where none is expected), and every operation with a body may answer 400 (bytes that cannot
+be decoded). Every response declares `X-Request-ID`; 401s `WWW-Authenticate`, 429s and 503 problems `Retry-After`.
+Routes where the token is optional (the public catalogue) say so with an empty security requirement.
 """
 
 from collections.abc import Callable
