@@ -148,8 +148,8 @@ def _add_examples(app: FastAPI, schema: dict[str, Any]) -> None:
 
 
 def _set_example(part: dict[str, Any], example: dict[str, Any] | None) -> None:
-    for media in part.get("content", {}).values():
-        if example is not None and "example" not in media and "examples" not in media:
+    for media_type, media in part.get("content", {}).items():
+        if example is not None and media_type.endswith("json") and "example" not in media and "examples" not in media:
             media["example"] = example
 
 
