@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from app.api import analytics, auth, ops, orders, products, users
 from app.api.dashboard import DASHBOARD_URL, install_dashboard
-from app.api.openapi import install_openapi
+from app.api.openapi import install_openapi, operation_id
 from app.bootstrap import Container, bootstrap
 from app.config import Settings, get_settings
 from app.core.cors import install_cors
@@ -36,6 +36,7 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
     app = FastAPI(
         title="Order and analytics service",
         version="1.0.0",
+        generate_unique_id_function=operation_id,
         description="Customers register, browse the catalogue and place orders; admins run the shop.",
         lifespan=_lifespan(container, settings),
         docs_url=None,

@@ -29,7 +29,9 @@ Limit = Annotated[int, Query(ge=1, le=100, description="How many to list.")]
 ERRORS = problem_responses(401, 403, 422)
 
 
-@router.get("/summary", response_model=SummaryRead, responses=ERRORS)
+@router.get(
+    "/summary", summary="Summarise the orders in a range (admin).", response_model=SummaryRead, responses=ERRORS
+)
 async def get_summary(
     _: AdminUser, analytics: AnalyticsServiceDep, start: Start = None, end: End = None
 ) -> SummaryRead:
@@ -37,7 +39,7 @@ async def get_summary(
     return await analytics.get_summary(start=start, end=end)
 
 
-@router.get("/revenue", response_model=RevenueRead, responses=ERRORS)
+@router.get("/revenue", summary="Report revenue per period (admin).", response_model=RevenueRead, responses=ERRORS)
 async def get_revenue(
     _: AdminUser,
     analytics: AnalyticsServiceDep,
@@ -51,7 +53,9 @@ async def get_revenue(
     return await analytics.get_revenue(start=start, end=end, interval=interval)
 
 
-@router.get("/top-products", response_model=TopProductsRead, responses=ERRORS)
+@router.get(
+    "/top-products", summary="List the best-selling products (admin).", response_model=TopProductsRead, responses=ERRORS
+)
 async def list_top_products(
     _: AdminUser, analytics: AnalyticsServiceDep, start: Start = None, end: End = None, limit: Limit = 10
 ) -> TopProductsRead:
@@ -59,7 +63,12 @@ async def list_top_products(
     return await analytics.list_top_products(start=start, end=end, limit=limit)
 
 
-@router.get("/top-customers", response_model=TopCustomersRead, responses=ERRORS)
+@router.get(
+    "/top-customers",
+    summary="List the customers who spent most (admin).",
+    response_model=TopCustomersRead,
+    responses=ERRORS,
+)
 async def list_top_customers(
     _: AdminUser, analytics: AnalyticsServiceDep, start: Start = None, end: End = None, limit: Limit = 10
 ) -> TopCustomersRead:

@@ -4,8 +4,9 @@ from fastapi import APIRouter, Depends, Form, status
 from pydantic.config import JsonDict
 
 from app.api.deps import AuthServiceDep, CurrentUser
-from app.api.openapi import problem_responses
+from app.api.openapi import form_example, problem_responses
 from app.core.strict_json import StrictJSONRoute
+from app.schemas import examples
 from app.schemas.auth import TokenPairCreate, TokenPairDelete, TokenPairRead
 from app.schemas.common import without_null
 from app.schemas.user import UserCreate, UserRead
@@ -26,37 +27,58 @@ class LoginForm:
         self,
         *,
         username: Annotated[str, Form(min_length=1, description="The account's email, any case")],
-        password: Annotated[str, Form(min_length=1, json_schema_extra={"format": "password"})],
-        grant_type: Annotated[str | None, Form(pattern="^password$", json_schema_extra=without_null)] = None,
-        scope: Annotated[str, Form()] = "",
-        client_id: Annotated[str | None, Form(json_schema_extra=without_null)] = None,
-        client_secret: Annotated[str | None, Form(json_schema_extra=_secret)] = None,
+        password: Annotated[
+            str, Form(min_length=1, description="The account's password", json_schema_extra={"format": "password"})
+        ],
+        grant_type: Annotated[
+            str | None, Form(pattern="^password$", description="`password` when sent", json_schema_extra=without_null)
+        ] = None,
+        scope: Annotated[str, Form(description="Ignored")] = "",
+        client_id: Annotated[str | None, Form(description="Ignored", json_schema_extra=without_null)] = None,
+        client_secret: Annotated[str | None, Form(description="Ignored", json_schema_extra=_secret)] = None,
     ) -> None:
         self.username = username
         self.password = password
 
 
 @router.post(
-    "/register", response_model=UserRead, status_code=status.HTTP_201_CREATED, responses=problem_responses(409, 422)
+    "/register",
+    summary="Register a customer account.",
+    response_model=UserRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(409, 422),
 )
 async def register(body: UserCreate, auth: AuthServiceDep) -> UserRead:
-    """Create a customer account."""
+    """A new account with the role `customer`; 409 when the email has one already, in any spelling."""
     return await auth.register(body)
 
 
-@router.post("/login", response_model=TokenPairRead, responses=problem_responses(401, 422, 429))
+@router.post(
+    "/login",
+    summary="Sign in with an email and a password.",
+    response_model=TokenPairRead,
+    responses=problem_responses(401, 422, 429),
+    openapi_extra=form_example(examples.LOGIN_FORM),
+)
 async def login(form: Annotated[LoginForm, Depends()], auth: AuthServiceDep) -> TokenPairRead:
     """Exchange an email (`username`) and password for an access and a refresh token."""
     return await auth.login(username=form.username, password=form.password)
 
 
-@router.post("/refresh", response_model=TokenPairRead, responses=problem_responses(401, 422))
+@router.post(
+    "/refresh", summary="Renew the token pair.", response_model=TokenPairRead, responses=problem_responses(401, 422)
+)
 async def refresh_tokens(body: TokenPairCreate, auth: AuthServiceDep) -> TokenPairRead:
     """Spend a refresh token for a new pair; replaying a spent one revokes its whole session."""
     return await auth.refresh_tokens(refresh_token=body.refresh_token)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 422))
+@router.post(
+    "/logout",
+    summary="Sign out of this session.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 422),
+)
 async def logout(body: TokenPairDelete, caller: CurrentUser, auth: AuthServiceDep) -> None:
     """End this login session: its refresh and access tokens stop working at once."""
     await auth.logout(caller, refresh_token=body.refresh_token)

@@ -18,7 +18,11 @@ from app.services.order_status_service import OrderStatusService
 from app.services.product_service import ProductService
 from app.services.user_service import UserService
 
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/auth/login",
+    auto_error=False,
+    description="An access token from POST /auth/login or POST /auth/refresh, as `Authorization: Bearer <token>`.",
+)
 
 
 def container_of(request: Request) -> Container:

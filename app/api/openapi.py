@@ -1,12 +1,15 @@
 """The OpenAPI document, in one place: what each route declares, and what every route may answer besides.
 
-Routes declare the problems their own rules give with `problem_responses(...)`. `install_openapi` completes the
-document: error responses are `application/problem+json` with the `Problem` schema; every operation that
-reaches a service (and so the database) may answer 503, every operation may answer 413 (a body over the limit,
-sent even where none is expected), and every operation with a body may answer 400 (bytes that cannot be
-decoded). Every response declares `X-Request-ID`; 401s `WWW-Authenticate`, 429s and 503 problems
-`Retry-After`. Routes where the token is optional (the public catalogue) say so with an empty security
-requirement.
+Routes declare a sentence as their `summary` (the docstring becomes the description) and the problems their own
+rules give with `problem_responses(...)`; app/schemas/examples.py gives an example for each body and answer model,
+which `install_openapi` puts on every operation using that model, and a form, which has no model of its own, names
+its example on the route with `form_example(...)`. Operation ids are the route functions' names (`operation_id`),
+and every tag is described in `TAGS`; tests/unit/test_openapi_document.py holds the document to all of that.
+`install_openapi` completes the document: error responses are `application/problem+json` with the `Problem` schema;
+every operation that reaches a service (and so the database) may answer 503, every operation may answer 413 (a body
+over the limit, sent even where none is expected), and every operation with a body may answer 400 (bytes that cannot
+be decoded). Every response declares `X-Request-ID`; 401s `WWW-Authenticate`, 429s and 503 problems `Retry-After`.
+Routes where the token is optional (the public catalogue) say so with an empty security requirement.
 """
 
 from collections.abc import Callable
@@ -18,6 +21,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.api.deps import SERVICE_PROVIDERS, get_optional_caller
+from app.schemas import examples
 from app.schemas.common import Problem
 
 _PROBLEM_REF = "#/components/schemas/Problem"
@@ -43,6 +47,31 @@ _STATUS_HEADERS = {
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying", **_STRING}}
 
+TAGS: list[dict[str, Any]] = [
+    {
+        "name": "auth",
+        "description": "Accounts and sessions: register, sign in with the OAuth2 password flow, renew the token "
+        "pair and sign out. Access tokens are short-lived JWTs; refresh tokens are opaque and single-use.",
+    },
+    {"name": "users", "description": "The caller's own account; every account, for admins."},
+    {
+        "name": "products",
+        "description": "The catalogue: anyone may read it (admins also see inactive products), admins change it. "
+        "Prices are integer cents in the store currency.",
+    },
+    {
+        "name": "orders",
+        "description": "Placing orders (safe to retry with an `Idempotency-Key`), reading them, and moving them "
+        "through pending → paid → shipped → delivered, or cancelled. Customers see only their own.",
+    },
+    {
+        "name": "analytics",
+        "description": "Sales reports for admins over a half-open range [start, end) of UTC time, computed by "
+        "the database. Amounts are integer cents in the store currency.",
+    },
+    {"name": "operations", "description": "Liveness, readiness and Prometheus metrics; no token needed."},
+]
+
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """A route's `responses=`: the problem+json bodies its own rules may answer with."""
@@ -52,10 +81,23 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def form_example(example: dict[str, Any]) -> dict[str, Any]:
+    """A route's `openapi_extra=`: the example of its form body (a form has no schema class to carry one)."""
+    return {"requestBody": {"content": {"application/x-www-form-urlencoded": {"example": example}}}}
+
+
+def operation_id(route: APIRoute) -> str:
+    """The app's `generate_unique_id_function`: an operation is known by its route function's name (`place_order`),
+    which is what generated clients call their methods."""
+    return route.name
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes, tags=TAGS
+            )
             optional_auth = _operations_depending_on(app, {get_optional_caller})
             # Whatever reaches a service may find the database unavailable.
             uses_database = _operations_depending_on(app, SERVICE_PROVIDERS)
@@ -65,6 +107,7 @@ def install_openapi(app: FastAPI) -> None:
                     if (path, method.upper()) in optional_auth:
                         # The token is optional here: anonymous callers are served too.
                         operation["security"] = [{}, *operation.get("security", [])]
+            _add_examples(app, schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -86,6 +129,28 @@ def _complete(operation: dict[str, Any], *, database: bool) -> None:
             if status == "503":
                 headers.update(_RETRY_AFTER)
         response["headers"] = {**response.get("headers", {}), **headers}
+
+
+def _add_examples(app: FastAPI, schema: dict[str, Any]) -> None:
+    """The example of each route's body and success answer, by model; an example the route gives itself stays.
+    Added to the finished document, where FastAPI no longer drops nulls or pydantic sorts keys."""
+    schema["components"]["schemas"]["Problem"]["examples"] = [examples.PROBLEM]
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        body: Any = route.body_field.field_info.annotation if route.body_field else None
+        for method in route.methods or ():
+            operation = schema["paths"][route.path_format][method.lower()]
+            _set_example(operation.get("requestBody", {}), examples.REQUESTS.get(body))
+            answer = operation["responses"].get(str(route.status_code or 200), {})
+            _set_example(answer, examples.RESPONSES.get(route.response_model))
+
+
+def _set_example(part: dict[str, Any], example: dict[str, Any] | None) -> None:
+    for media_type, media in part.get("content", {}).items():
+        if example is not None and media_type.endswith("json") and "example" not in media and "examples" not in media:
+            media["example"] = example
 
 
 def _is_problem(response: dict[str, Any]) -> bool:

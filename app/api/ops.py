@@ -4,12 +4,13 @@ from fastapi.responses import JSONResponse
 from app.api.deps import container_of
 from app.core.health import readiness
 from app.core.metrics import render_metrics
+from app.schemas import examples
 from app.schemas.ops import Liveness, Readiness
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health/live", response_model=Liveness)
+@router.get("/health/live", summary="Check that the process serves.", response_model=Liveness)
 async def live() -> Liveness:
     """The process is up and serving."""
     return Liveness(status="ok")
@@ -17,6 +18,7 @@ async def live() -> Liveness:
 
 @router.get(
     "/health/ready",
+    summary="Check that the service's dependencies answer.",
     response_model=Readiness,
     responses={503: {"model": Readiness, "description": "A dependency is unavailable"}},
 )
@@ -29,7 +31,12 @@ async def ready(request: Request) -> Response:
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    summary="Read the Prometheus metrics.",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"example": examples.METRICS}}}},
+)
 async def metrics() -> Response:
     """Prometheus metrics: request counts and latency by method, route template and status."""
     payload, content_type = render_metrics()

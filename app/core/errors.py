@@ -40,7 +40,7 @@ _TITLES = {
 
 class AppError(Exception):
     status = 500
-    slug = "internal-error"
+    slug = "internal-server-error"
     title = "Internal server error"
 
     def __init__(self, detail: str, *, headers: Mapping[str, str] | None = None) -> None:

@@ -8,15 +8,17 @@ RefreshTokenText = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class TokenPairRead(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
+    access_token: str = Field(description="A JWT to send as `Authorization: Bearer <token>` until it expires.")
+    refresh_token: str = Field(description="Opaque and single-use: spend it on POST /auth/refresh for a new pair.")
+    token_type: Literal["bearer"] = Field(default="bearer", description="Always `bearer`.")
     expires_in: int = Field(description="Seconds until the access token expires.")
 
 
 class TokenPairCreate(RequestBody):
-    refresh_token: RefreshTokenText
+    refresh_token: RefreshTokenText = Field(description="The refresh token of the last pair issued.")
 
 
 class TokenPairDelete(RequestBody):
-    refresh_token: RefreshTokenText
+    refresh_token: RefreshTokenText = Field(
+        description="A refresh token of the caller's; when it is another of their sessions', that one ends too."
+    )

@@ -49,22 +49,27 @@ class RequestBody(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
-    items: list[T]
+    items: list[T] = Field(description="This page's rows, in the list's order.")
     next_cursor: str | None = Field(description="Opaque; pass it back as `cursor` for the next page.")
 
 
 class ProblemError(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
+    loc: list[str | int] = Field(description="Where: `body`, `query`, `path` or `header`, then the field's path.")
+    msg: str = Field(description="What is wrong there, for people.")
+    type: str = Field(description="What is wrong there, for programs (`missing`, `insufficient_stock`, ...).")
 
 
 class Problem(BaseModel):
     """RFC 9457 problem details, as every error is answered."""
 
-    type: str
-    title: str
-    status: int
-    detail: str
-    request_id: str | None
-    errors: list[ProblemError] | None = None
+    type: str = Field(description="`urn:problem-type:<slug>`; the slugs are listed in the API contracts.")
+    title: str = Field(description="A short summary of the problem type; the same for every problem of that type.")
+    status: int = Field(description="The HTTP status code, repeated.")
+    detail: str = Field(description="What went wrong with this request, for people.")
+    request_id: str | None = Field(description="The request's `X-Request-ID`, to find its log lines.")
+    errors: list[ProblemError] | None = Field(
+        default=None, description="Every 422, and a 409 for stock: each part of the request at fault."
+    )
+    allowed: list[str] | None = Field(
+        default=None, description="A 409 for a forbidden status change: the statuses the order may move to."
+    )

@@ -22,34 +22,40 @@ Stock = Annotated[int, Field(strict=True, ge=0, le=MAX_STOCK)]
 class ProductRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    sku: str
-    name: str
-    description: str | None
-    price_cents: int
-    currency: str
-    stock: int
-    is_active: bool
-    created_at: datetime
-    updated_at: datetime
+    id: uuid.UUID = Field(description="The product's id.")
+    sku: str = Field(description="The stock-keeping unit, unique in the catalogue.")
+    name: str = Field(description="The name shown to customers.")
+    description: str | None = Field(description="Free text, line breaks allowed; null when there is none.")
+    price_cents: int = Field(description="The unit price now, in cents of `currency`; orders keep the price they paid.")
+    currency: str = Field(description="The store currency (ISO 4217), the same on every product and order.")
+    stock: int = Field(description="Units available to order now.")
+    is_active: bool = Field(description="False hides the product from customers and refuses new orders for it.")
+    created_at: datetime = Field(description="When the product was added (UTC).")
+    updated_at: datetime = Field(description="When the product last changed, stock moved by orders included (UTC).")
 
 
 class ProductCreate(RequestBody):
-    sku: Sku
-    name: ProductName
-    description: Description | None = None
-    price_cents: PriceCents
-    stock: Stock
+    sku: Sku = Field(description="Unique in the catalogue, as written once trimmed (`abc` and `ABC` are two SKUs).")
+    name: ProductName = Field(description="The name shown to customers; trimmed.")
+    description: Description | None = Field(default=None, description="Optional free text; line breaks allowed.")
+    price_cents: PriceCents = Field(description="The unit price in cents of the store currency.")
+    stock: Stock = Field(description="Units available to order.")
 
 
 class ProductUpdate(RequestBody):
     """Only the fields sent change; `description: null` clears it, other fields cannot be null."""
 
-    name: Annotated[ProductName | None, NotNull] = None
-    description: Description | None = None
-    price_cents: Annotated[PriceCents | None, NotNull] = None
-    stock: Annotated[Stock | None, NotNull] = None
-    is_active: Annotated[Annotated[bool, Field(strict=True)] | None, NotNull] = None
+    name: Annotated[ProductName | None, NotNull] = Field(default=None, description="The new name; trimmed.")
+    description: Description | None = Field(default=None, description="The new description; null removes it.")
+    price_cents: Annotated[PriceCents | None, NotNull] = Field(
+        default=None, description="The new unit price, for orders placed from now on."
+    )
+    stock: Annotated[Stock | None, NotNull] = Field(
+        default=None, description="The units on hand as counted (a stock-take), not an amount to add."
+    )
+    is_active: Annotated[Annotated[bool, Field(strict=True)] | None, NotNull] = Field(
+        default=None, description="False withdraws the product from sale; true puts it back."
+    )
 
     @field_validator("name", "price_cents", "stock", "is_active")
     @classmethod

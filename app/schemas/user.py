@@ -15,34 +15,38 @@ Email = Annotated[EmailStr, Field(max_length=320)]
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: uuid.UUID
-    email: str
-    full_name: str | None
-    role: Role
-    is_active: bool
-    created_at: datetime
+    id: uuid.UUID = Field(description="The account's id.")
+    email: str = Field(description="The sign-in email, in its canonical spelling (lower case, Unicode domain).")
+    full_name: str | None = Field(description="The display name; null when none was given.")
+    role: Role = Field(description="`customer` for every registered account; `admin` runs the shop.")
+    is_active: bool = Field(description="False once an admin deactivated the account: it can no longer sign in.")
+    created_at: datetime = Field(description="When the account was registered (UTC).")
 
 
 class UserCreate(RequestBody):
-    email: Email
-    password: Password
-    full_name: FullName | None = None
+    email: Email = Field(description="Must be new, compared in its canonical spelling (case does not matter).")
+    password: Password = Field(description="8 to 128 characters; stored only as an argon2id hash.")
+    full_name: FullName | None = Field(default=None, description="An optional display name.")
 
 
 class ProfileUpdate(RequestBody):
-    full_name: FullName | None
+    full_name: FullName | None = Field(description="The new display name, or null to remove it.")
 
 
 class PasswordUpdate(RequestBody):
-    current_password: Annotated[str, Field(min_length=1, max_length=128)]
-    new_password: Password
+    current_password: Annotated[str, Field(min_length=1, max_length=128)] = Field(
+        description="The password the account has now."
+    )
+    new_password: Password = Field(description="8 to 128 characters.")
 
 
 class UserUpdate(RequestBody):
-    full_name: FullName | None = None
-    role: Role | None = None
+    full_name: FullName | None = Field(default=None, description="The new display name; null removes it.")
+    role: Role | None = Field(default=None, description="The new role; omitted or null keeps it.")
     # Strict: lax parsing would read "off", "no", 0 as false and deactivate the account.
-    is_active: Annotated[bool, Field(strict=True)] | None = None
+    is_active: Annotated[bool, Field(strict=True)] | None = Field(
+        default=None, description="False deactivates the account and revokes its sessions; omitted or null keeps it."
+    )
 
 
 UserPage = Page[UserRead]
