@@ -8,6 +8,7 @@ from app.models.base import Base
 from app.models.idempotency import IdempotencyKey, IdempotencyState
 from app.models.login_session import LoginSession, RefreshToken
 from app.models.order import Order, OrderItem, OrderStatus, OrderStatusChange
+from app.models.password_reset import PasswordResetToken
 from app.models.product import Product
 from app.models.user import Role, User
 
@@ -20,6 +21,7 @@ __all__ = [
     "OrderItem",
     "OrderStatus",
     "OrderStatusChange",
+    "PasswordResetToken",
     "Product",
     "ProductSalesDaily",
     "RefreshToken",

@@ -40,20 +40,25 @@ def _lines(dialect: str) -> ColumnElement[Any]:
     return json_array(dialect, rows, order=(("position", False),))
 
 
+def order_document(dialect: str, *, with_history: bool = False) -> ColumnElement[Any]:
+    """The order as `OrderRead`, or with `with_history` as `OrderExportRead` (its status changes, oldest first)."""
+    fields: dict[str, Any] = {
+        "id": Order.id,
+        "user_id": Order.user_id,
+        "status": Order.status,
+        "currency": Order.currency,
+        "total_cents": Order.total_cents,
+        "items": _lines(dialect),
+        "created_at": Order.created_at,
+        "updated_at": Order.updated_at,
+    }
+    if with_history:
+        fields["history"] = _changes(dialect)
+    return json_object(dialect, fields)
+
+
 def _order(dialect: str) -> ColumnElement[Any]:
-    return json_object(
-        dialect,
-        {
-            "id": Order.id,
-            "user_id": Order.user_id,
-            "status": Order.status,
-            "currency": Order.currency,
-            "total_cents": Order.total_cents,
-            "items": _lines(dialect),
-            "created_at": Order.created_at,
-            "updated_at": Order.updated_at,
-        },
-    )
+    return order_document(dialect)
 
 
 ORDER_BY_ID = ReadQuery(
@@ -61,7 +66,8 @@ ORDER_BY_ID = ReadQuery(
 )
 
 
-def _history(dialect: str) -> AnySelect:
+def _changes(dialect: str) -> ColumnElement[Any]:
+    """The order's status changes, oldest first, as a JSON array."""
     change = json_object(
         dialect,
         {
@@ -77,8 +83,11 @@ def _history(dialect: str) -> AnySelect:
         .order_by(OrderStatusChange.changed_at, OrderStatusChange.id)
         .correlate(Order)
     )
-    changes = json_array(dialect, rows, order=(("changed_at", False), ("id", False)))
-    return select(Order.user_id, as_text(dialect, json_object(dialect, {"items": changes}))).where(
+    return json_array(dialect, rows, order=(("changed_at", False), ("id", False)))
+
+
+def _history(dialect: str) -> AnySelect:
+    return select(Order.user_id, as_text(dialect, json_object(dialect, {"items": _changes(dialect)}))).where(
         Order.id == bindparam("order_id")
     )
 

@@ -13,6 +13,8 @@ def substring_pattern(needle: str) -> str:
     return f"%{escaped}%"
 
 
-def contains_literal(column: SQLColumnExpression[str], pattern: BindParameter[Any]) -> ColumnElement[bool]:
+def contains_literal(
+    column: SQLColumnExpression[str] | SQLColumnExpression[str | None], pattern: BindParameter[Any]
+) -> ColumnElement[bool]:
     """`column` matches `pattern`, a bound value made by `substring_pattern`."""
     return func.lower(column).like(pattern, escape=_ESCAPE)

@@ -1,18 +1,20 @@
-"""Accounts as the API shows them, and the per-request check of an access token's session."""
+"""Accounts as the API shows them, the per-request check of an access token's session, and an account's export."""
 
+import json
 import uuid
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, and_, bindparam, select, tuple_
+from sqlalchemy import ColumnElement, and_, bindparam, func, select, tuple_
 
 from app.db.reader import AnySelect, Reader, ReadQuery
-from app.models import LoginSession, User
+from app.models import LoginSession, Order, RefreshToken, User
+from app.queries.orders import order_document
 from app.queries.shape import as_text, json_array, json_object
 from app.queries.text_search import contains_literal, substring_pattern
-from app.schemas.user import UserRead
+from app.schemas.user import UserExportRead, UserRead
 
 _USERS = TypeAdapter(list[UserRead])
 
@@ -52,6 +54,50 @@ LIVE_PROFILE = ReadQuery(lambda dialect: _live(dialect, User.role, as_text(diale
 USER_BY_ID = ReadQuery(lambda dialect: select(as_text(dialect, _user(dialect))).where(User.id == bindparam("user_id")))
 
 
+def _export(dialect: str) -> AnySelect:
+    """Everything kept about one account, as one document: the profile, every order with its lines and history
+    (oldest first), every login session (oldest first; no token or hash)."""
+    orders = (
+        select(order_document(dialect, with_history=True).label("doc"), Order.created_at, Order.id)
+        .where(Order.user_id == User.id)
+        .order_by(Order.created_at, Order.id)
+        .correlate(User)
+    )
+    last_used = (
+        select(func.max(RefreshToken.created_at)).where(RefreshToken.session_id == LoginSession.id).scalar_subquery()
+    )
+    login_session = json_object(
+        dialect,
+        {
+            "id": LoginSession.id,
+            "created_at": LoginSession.created_at,
+            "last_used_at": last_used,
+            "expires_at": LoginSession.expires_at,
+            "revoked_at": LoginSession.revoked_at,
+            "revoked_reason": LoginSession.revoked_reason,
+        },
+    )
+    sessions = (
+        select(login_session.label("doc"), LoginSession.created_at, LoginSession.id)
+        .where(LoginSession.user_id == User.id)
+        .order_by(LoginSession.created_at, LoginSession.id)
+        .correlate(User)
+    )
+    oldest_first = (("created_at", False), ("id", False))
+    document = json_object(
+        dialect,
+        {
+            "profile": _user(dialect),
+            "orders": json_array(dialect, orders, order=oldest_first),
+            "login_sessions": json_array(dialect, sessions, order=oldest_first),
+        },
+    )
+    return select(as_text(dialect, document)).where(User.id == bindparam("user_id"))
+
+
+USER_EXPORT = ReadQuery(_export)
+
+
 @cache
 def page_query(by_email: bool, after: bool) -> ReadQuery:
     def build(dialect: str) -> AnySelect:
@@ -89,6 +135,13 @@ class UserQueries:
     async def get(self, user_id: uuid.UUID) -> UserRead | None:
         row = await self._reader.one(USER_BY_ID, {"user_id": user_id})
         return UserRead.model_validate_json(row[0]) if row else None
+
+    async def export(self, user_id: uuid.UUID, *, now: datetime) -> UserExportRead | None:
+        """The account's whole record (see `_export`), stamped with `now`; None when there is no such account."""
+        row = await self._reader.one(USER_EXPORT, {"user_id": user_id})
+        if row is None:
+            return None
+        return UserExportRead.model_validate({"exported_at": now, **json.loads(row[0])})
 
     async def list_page(
         self, *, email_contains: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int

@@ -65,6 +65,12 @@ class IdempotencyRepository:
         )
         return rowcount(result)
 
+    async def delete_for_user(self, *, user_id: uuid.UUID) -> None:
+        """Forget every key of the user and the answers stored with them."""
+        await self._session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id).execution_options(synchronize_session=False)
+        )
+
     async def take_over(self, *, user_id: uuid.UUID, key: str, claimed_at: datetime, now: datetime) -> bool:
         """Claim an in-flight row whose claim started at `claimed_at`; False if someone else moved first."""
         result = await self._session.execute(

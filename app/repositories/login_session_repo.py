@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import LoginSession, RefreshToken
@@ -54,4 +54,10 @@ class LoginSessionRepository:
             .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=reason)
             .execution_options(synchronize_session=False)
+        )
+
+    async def delete_all_for_user(self, *, user_id: uuid.UUID) -> None:
+        """Delete every login session of the user with its refresh tokens: their tokens answer 401 from now on."""
+        await self._session.execute(
+            delete(LoginSession).where(LoginSession.user_id == user_id).execution_options(synchronize_session=False)
         )

@@ -60,7 +60,7 @@ class TopProductsRead(BaseModel):
 
 class TopCustomerRead(BaseModel):
     user_id: uuid.UUID = Field(description="The buyer's account id.")
-    email: str = Field(description="The buyer's email.")
+    email: str | None = Field(description="The buyer's email; null when the account was erased.")
     order_count: int = Field(description="The buyer's revenue orders in range.")
     revenue_cents: int = Field(description="The sum of their totals.")
 

@@ -17,7 +17,16 @@ from app.schemas.auth import TokenPairCreate, TokenPairDelete, TokenPairRead
 from app.schemas.ops import Liveness, Readiness
 from app.schemas.order import OrderCreate, OrderHistoryRead, OrderPage, OrderRead, OrderStatusUpdate
 from app.schemas.product import ProductCreate, ProductPage, ProductRead, ProductUpdate
-from app.schemas.user import PasswordUpdate, ProfileUpdate, UserCreate, UserPage, UserRead, UserUpdate
+from app.schemas.user import (
+    PasswordUpdate,
+    ProfileUpdate,
+    UserCreate,
+    UserDelete,
+    UserExportRead,
+    UserPage,
+    UserRead,
+    UserUpdate,
+)
 
 ADA_ID = "f579e7bd-dc79-4c6a-b037-64921f468449"
 ADMIN_ID = "0b5c8e2a-61d4-4f3b-9a7e-2c8d1f6b4e90"
@@ -40,6 +49,7 @@ REFRESH: dict[str, Any] = {"refresh_token": "EXAMPLE-REFRESH-TOKEN-from-login"}
 PROFILE_UPDATE: dict[str, Any] = {"full_name": "Ada Quill"}
 PASSWORD_UPDATE: dict[str, Any] = {"current_password": "example-passphrase", "new_password": "another-example-phrase"}
 USER_UPDATE: dict[str, Any] = {"role": "admin"}
+USER_DELETE: dict[str, Any] = {"password": "example-passphrase"}
 PRODUCT_CREATE: dict[str, Any] = {
     "sku": "MUG-1",
     "name": "Ceramic mug",
@@ -110,6 +120,21 @@ ORDER: dict[str, Any] = {
 PLACED: dict[str, Any] = {"from_status": None, "to_status": "pending", "changed_at": PLACED_AT, "changed_by": ADA_ID}
 PAID: dict[str, Any] = {"from_status": "pending", "to_status": "paid", "changed_at": PAID_AT, "changed_by": ADMIN_ID}
 ORDER_HISTORY: dict[str, Any] = {"items": [PLACED, PAID]}
+USER_EXPORT: dict[str, Any] = {
+    "exported_at": "2026-11-30T18:00:00Z",
+    "profile": USER,
+    "orders": [{**ORDER, "status": "paid", "updated_at": PAID_AT, "history": [PLACED, PAID]}],
+    "login_sessions": [
+        {
+            "id": "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            "created_at": "2026-11-26T09:58:02Z",
+            "last_used_at": "2026-11-26T10:11:40Z",
+            "expires_at": "2026-12-03T09:58:02Z",
+            "revoked_at": "2026-11-26T17:30:00Z",
+            "revoked_reason": "logout",
+        }
+    ],
+}
 
 PROBLEM_ERROR: dict[str, Any] = {
     "loc": ["body", "items", 0, "quantity"],
@@ -180,6 +205,7 @@ REQUESTS: dict[type[BaseModel], dict[str, Any]] = {
     ProfileUpdate: PROFILE_UPDATE,
     PasswordUpdate: PASSWORD_UPDATE,
     UserUpdate: USER_UPDATE,
+    UserDelete: USER_DELETE,
     ProductCreate: PRODUCT_CREATE,
     ProductUpdate: PRODUCT_UPDATE,
     OrderCreate: ORDER_CREATE,
@@ -188,6 +214,7 @@ REQUESTS: dict[type[BaseModel], dict[str, Any]] = {
 RESPONSES: dict[type[BaseModel], dict[str, Any]] = {
     UserRead: USER,
     UserPage: page(USER),
+    UserExportRead: USER_EXPORT,
     TokenPairRead: TOKEN_PAIR,
     ProductRead: PRODUCT,
     ProductPage: page(PRODUCT),

@@ -91,7 +91,7 @@ class AuthService:
             return await uow.users.get_by_email(email=email)
 
     async def _check_password(self, user: User | None, password: str) -> tuple[bool, str | None]:
-        if user is None:
+        if user is None or user.password_hash is None:
             # The same argon2 work as for a real account, so timing does not tell whether the email exists.
             await self._hasher.verify_dummy(password)
             return False, None

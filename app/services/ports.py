@@ -16,7 +16,7 @@ from app.repositories.order_repo import NewOrder, Placement, StoredAnswer
 from app.schemas.analytics import SummaryRead, TopCustomerRead, TopProductRead
 from app.schemas.order import OrderHistoryRead, OrderRead
 from app.schemas.product import ProductRead
-from app.schemas.user import UserRead
+from app.schemas.user import UserExportRead, UserRead
 
 # --- the write side -------------------------------------------------------------------------------
 
@@ -25,6 +25,8 @@ class UserRepository(Protocol):
     async def get(self, user_id: uuid.UUID) -> User | None: ...
 
     async def get_for_update(self, user_id: uuid.UUID) -> User | None: ...
+
+    async def lock_active_admins(self) -> list[uuid.UUID]: ...
 
     async def get_by_email(self, *, email: str) -> User | None: ...
 
@@ -45,6 +47,8 @@ class LoginSessionRepository(Protocol):
     async def revoke(self, *, session_id: uuid.UUID, now: datetime, reason: str) -> None: ...
 
     async def revoke_all_for_user(self, *, user_id: uuid.UUID, now: datetime, reason: str) -> None: ...
+
+    async def delete_all_for_user(self, *, user_id: uuid.UUID) -> None: ...
 
 
 class ProductRepository(Protocol):
@@ -75,6 +79,8 @@ class IdempotencyRepository(Protocol):
     async def delete_if_expired(self, *, user_id: uuid.UUID, key: str, now: datetime) -> None: ...
 
     async def delete_expired(self, *, now: datetime, limit: int) -> int: ...
+
+    async def delete_for_user(self, *, user_id: uuid.UUID) -> None: ...
 
     async def take_over(self, *, user_id: uuid.UUID, key: str, claimed_at: datetime, now: datetime) -> bool: ...
 
@@ -125,6 +131,8 @@ class UserQueries(Protocol):
     async def list_page(
         self, *, email_contains: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[UserRead]: ...
+
+    async def export(self, user_id: uuid.UUID, *, now: datetime) -> UserExportRead | None: ...
 
 
 class ProductQueries(Protocol):

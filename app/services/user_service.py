@@ -1,14 +1,14 @@
-"""Profiles, password changes and the admin's management of accounts."""
+"""Profiles, password changes, the admin's management of accounts, erasure and the copy of one's data."""
 
 import uuid
 from datetime import UTC, datetime
 
 from app.core.emails import canonical_email
-from app.core.errors import BadRequestError, ConflictError, NotFoundError
+from app.core.errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError
 from app.core.pagination import CursorCodec
 from app.models import Role, User
 from app.schemas.common import Page
-from app.schemas.user import PasswordUpdate, ProfileUpdate, UserRead, UserUpdate
+from app.schemas.user import PasswordUpdate, ProfileUpdate, UserDelete, UserExportRead, UserRead, UserUpdate
 from app.services import paging
 from app.services.caller import Caller
 from app.services.ports import Hasher, ReadSide, UnitOfWork, UnitOfWorkFactory
@@ -35,18 +35,16 @@ class UserService:
         async with self._uow() as uow:
             checked_hash = (await _get(uow, caller.id)).password_hash
         # Both argon2 steps run outside any transaction, so they hold no connection or lock.
-        valid, _ = await self._hasher.verify(data.current_password, checked_hash)
-        if not valid:
+        if checked_hash is None or not (await self._hasher.verify(data.current_password, checked_hash))[0]:
             raise BadRequestError("The current password is not correct.")
         new_hash = await self._hasher.hash(data.new_password)
         async with self._uow() as uow:
             user = await _get(uow, caller.id, for_update=True)
             if user.password_hash != checked_hash:
                 raise ConflictError("The password was changed meanwhile; sign in again.")
-            user.password_hash = new_hash
-            await uow.login_sessions.revoke_all_for_user(
-                user_id=user.id, now=datetime.now(UTC), reason="password-change"
-            )
+            now = datetime.now(UTC)
+            user.password_hash, user.password_changed_at = new_hash, now
+            await uow.login_sessions.revoke_all_for_user(user_id=user.id, now=now, reason="password-change")
             await uow.commit()
 
     async def list_users(self, caller: Caller, *, limit: int, cursor: str | None, email: str | None) -> Page[UserRead]:
@@ -73,6 +71,8 @@ class UserService:
             raise ConflictError("Admins cannot demote or deactivate themselves.")
         async with self._uow() as uow:
             user = await _get(uow, user_id, for_update=True)
+            if user.erased_at is not None:
+                raise ConflictError("The account was erased; it cannot change any more.")
             if "full_name" in changes:
                 user.full_name = changes["full_name"]
             if changes.get("role") is not None:
@@ -85,6 +85,47 @@ class UserService:
                     )
             await uow.commit()
             return UserRead.model_validate(user)
+
+    async def erase_me(self, caller: Caller, data: UserDelete) -> None:
+        """Erase the caller's own account once its password is confirmed; 409 for the last active admin."""
+        async with self._uow() as uow:
+            checked_hash = (await _get(uow, caller.id)).password_hash
+        # argon2 runs outside any transaction, as for a password change.
+        if checked_hash is None or not (await self._hasher.verify(data.password, checked_hash))[0]:
+            raise BadRequestError("The password is not correct.")
+        async with self._uow() as uow:
+            admins = await uow.users.lock_active_admins()
+            user = await _get(uow, caller.id, for_update=True)
+            if user.password_hash != checked_hash:
+                raise ConflictError("The password was changed meanwhile; sign in again.")
+            if admins == [user.id]:
+                raise ConflictError("The last active admin cannot be erased; make another admin first.")
+            await _erase(uow, user, now=datetime.now(UTC))
+            await uow.commit()
+
+    async def erase_user(self, caller: Caller, user_id: uuid.UUID) -> None:
+        """An admin erases another account (404 unknown; erasing an erased account changes nothing).
+
+        The acting admin's own role and status are checked under the admins' locks, in the writing transaction: of
+        two admins erasing each other at once, the second finds it is no longer an admin.
+        """
+        if user_id == caller.id:
+            raise ConflictError("Admins cannot erase their own account here; DELETE /users/me does, with the password.")
+        async with self._uow() as uow:
+            admins = await uow.users.lock_active_admins()
+            if caller.id not in admins:
+                raise PermissionDeniedError("This action needs an active admin.")
+            user = await _get(uow, user_id, for_update=True)
+            if user.erased_at is None:
+                await _erase(uow, user, now=datetime.now(UTC))
+                await uow.commit()
+
+    async def export(self, caller: Caller) -> UserExportRead:
+        """Everything the service keeps about the caller, as one document."""
+        document = await self._reads.users.export(caller.id, now=datetime.now(UTC))
+        if document is None:
+            raise NotFoundError("No such user.")
+        return document
 
     async def ensure_admin(self, *, email: str, password: str) -> bool:
         """Create an active admin with this email unless an account with it exists; True when created."""
@@ -109,6 +150,19 @@ class UserService:
             created = await uow.users.add(admin)
             await uow.commit()
         return created
+
+
+async def _erase(uow: UnitOfWork, user: User, *, now: datetime) -> None:
+    """Erasure, not deletion: the id and the orders stay (accounting and analytics do not change), everything that
+    names or identifies the person goes: email, name, password hash, login sessions with their refresh tokens, and
+    the idempotency keys with the answers stored under them. The email can register again."""
+    user.email = None
+    user.full_name = None
+    user.password_hash = None
+    user.is_active = False
+    user.erased_at = now
+    await uow.login_sessions.delete_all_for_user(user_id=user.id)
+    await uow.idempotency.delete_for_user(user_id=user.id)
 
 
 async def _get(uow: UnitOfWork, user_id: uuid.UUID, *, for_update: bool = False) -> User:

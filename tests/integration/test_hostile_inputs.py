@@ -80,9 +80,14 @@ def baselines(world: World) -> dict[str, Baseline]:
         "PATCH /users/me": Baseline(body={"full_name": "Ada"}),
         # A wrong current password: whatever else is sent, the password never changes.
         "POST /users/me/password": Baseline(body={"current_password": "wrong-1", "new_password": "long-enough-2"}),
+        # A wrong password: whatever else is sent, the account is never erased.
+        "DELETE /users/me": Baseline(body={"password": "wrong-password-1"}),
+        "GET /users/me/export": Baseline(),
         "GET /users": Baseline(),
         "GET /users/{user_id}": Baseline(path=customer),
         "PATCH /users/{user_id}": Baseline(path=customer, body={"full_name": "Bob", "role": "customer"}),
+        # An account that does not exist (404): erasing the world's customer would end the run's accounts.
+        "DELETE /users/{user_id}": Baseline(path={"user_id": "5e0f8a52-3b1c-4d2e-9f6a-7b8c9d0e1f2a"}),
         "GET /products": Baseline(),
         "POST /products": Baseline(body={"sku": "HOSTILE-1", **product_fields}),
         "GET /products/{product_id}": Baseline(path=product),

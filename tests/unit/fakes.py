@@ -31,7 +31,7 @@ from app.repositories.order_repo import NewOrder, Placement, StoredAnswer
 from app.schemas.analytics import StatusCountsRead, SummaryRead, TopCustomerRead, TopProductRead
 from app.schemas.order import OrderHistoryRead, OrderRead, StatusChangeRead
 from app.schemas.product import ProductRead
-from app.schemas.user import UserRead
+from app.schemas.user import LoginSessionRead, OrderExportRead, UserExportRead, UserRead
 from app.services.caller import Caller
 from app.services.ports import Hasher, ReadSide, Throttle, UnitOfWork
 
@@ -62,6 +62,11 @@ class FakeUserRepository:
     async def get_for_update(self, user_id: uuid.UUID) -> User | None:
         self.locked.append(user_id)
         return self.rows.get(user_id)
+
+    async def lock_active_admins(self) -> list[uuid.UUID]:
+        admins = sorted(user.id for user in self.rows.values() if user.role == Role.ADMIN and user.is_active)
+        self.locked.extend(admins)
+        return admins
 
     async def get_by_email(self, *, email: str) -> User | None:
         return next((user for user in self.rows.values() if user.email == email), None)
@@ -110,6 +115,12 @@ class FakeLoginSessionRepository:
         for login_session in self.rows.values():
             if login_session.user_id == user_id and login_session.revoked_at is None:
                 login_session.revoked_at, login_session.revoked_reason = now, reason
+
+    async def delete_all_for_user(self, *, user_id: uuid.UUID) -> None:
+        for session_id in [key for key, row in self.rows.items() if row.user_id == user_id]:
+            del self.rows[session_id]
+            for token_id in [key for key, token in self.tokens.items() if token.session_id == session_id]:
+                del self.tokens[token_id]
 
     def of_user(self, user_id: uuid.UUID) -> list[LoginSession]:
         return [login_session for login_session in self.rows.values() if login_session.user_id == user_id]
@@ -239,6 +250,10 @@ class FakeIdempotencyRepository:
             del self.rows[k]
         return len(expired[:limit])
 
+    async def delete_for_user(self, *, user_id: uuid.UUID) -> None:
+        for key in [key for key in self.rows if key[0] == user_id]:
+            del self.rows[key]
+
     def _claimed(self, user_id: uuid.UUID, key: str, claimed_at: datetime) -> IdempotencyKey | None:
         row = self.rows.get((user_id, key))
         return row if row is not None and row.state == "in_flight" and row.created_at == claimed_at else None
@@ -330,8 +345,52 @@ class FakeUserQueries:
         if after is not None:
             users = [user for user in users if (user.created_at, user.id) < after]
         if email_contains:
-            users = [user for user in users if email_contains.lower() in user.email]
+            users = [user for user in users if user.email and email_contains.lower() in user.email]
         return [UserRead.model_validate(user) for user in users[:limit]]
+
+    async def export(self, user_id: uuid.UUID, *, now: datetime) -> UserExportRead | None:
+        user = self._store.users.get(user_id)
+        if user is None:
+            return None
+        orders = sorted(
+            (order for order in self._store.orders.values() if order.user_id == user_id),
+            key=lambda order: (order.created_at, order.id),
+        )
+        sessions = sorted(
+            (row for row in self._store.login_sessions.values() if row.user_id == user_id),
+            key=lambda row: (row.created_at, row.id),
+        )
+        return UserExportRead(
+            exported_at=now,
+            profile=UserRead.model_validate(user),
+            orders=[
+                OrderExportRead.model_validate(
+                    {
+                        **OrderRead.model_validate(order).model_dump(),
+                        "history": [
+                            StatusChangeRead.model_validate(change)
+                            for change in sorted(self._store.changes, key=lambda change: change.changed_at)
+                            if change.order_id == order.id
+                        ],
+                    }
+                )
+                for order in orders
+            ],
+            login_sessions=[
+                LoginSessionRead(
+                    id=row.id,
+                    created_at=row.created_at,
+                    last_used_at=max(
+                        (token.created_at for token in self._store.tokens.values() if token.session_id == row.id),
+                        default=None,
+                    ),
+                    expires_at=row.expires_at,
+                    revoked_at=row.revoked_at,
+                    revoked_reason=row.revoked_reason,
+                )
+                for row in sessions
+            ],
+        )
 
 
 class FakeProductQueries:

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.core.errors import BadRequestError, ConflictError, InvalidInputError, NotFoundError
+from app.core.errors import BadRequestError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from app.core.pagination import CursorCodec
 from app.models import LoginSession, Role, User
-from app.schemas.user import PasswordUpdate, ProfileUpdate, UserUpdate
+from app.schemas.user import PasswordUpdate, ProfileUpdate, UserDelete, UserUpdate
 from app.services.caller import Caller
 from app.services.user_service import UserService
 from tests.unit.fakes import FakeHasher, FakeReadSide, FakeUnitOfWork, caller, make_user
@@ -197,3 +197,62 @@ async def test_ensure_admin_creates_once(uow, hasher):
     assert await _users(uow, hasher).ensure_admin(email="root@example.com", password="other") is False
     assert admin.password_hash == "hashed:bootstrap-pass"
     assert not uow.committed
+
+
+# --- erasure and export ---------------------------------------------------------------------------
+
+
+async def test_erase_me_removes_the_person_and_its_sessions(uow, hasher):
+    user = make_user(uow, email="ann@example.com", full_name="Ann")
+    principal = principal_of(uow, user)
+
+    await _users(uow, hasher).erase_me(principal, UserDelete(password="right-password"))
+
+    assert (user.email, user.full_name, user.password_hash, user.is_active) == (None, None, None, False)
+    assert user.erased_at is not None
+    assert uow.login_sessions.of_user(user.id) == []
+    assert uow.commits == 1
+    assert hasher.inside_transaction == []
+
+
+async def test_erase_me_with_a_wrong_password_changes_nothing(uow):
+    user = make_user(uow, email="ann@example.com")
+    with pytest.raises(BadRequestError):
+        await _users(uow).erase_me(principal_of(uow, user), UserDelete(password="wrong-password"))
+    assert user.email == "ann@example.com" and uow.commits == 0
+
+
+async def test_the_last_active_admin_cannot_erase_itself(uow):
+    admin = make_user(uow, email="root@example.com", role=Role.ADMIN)
+    make_user(uow, email="old@example.com", role=Role.ADMIN, is_active=False)
+    with pytest.raises(ConflictError):
+        await _users(uow).erase_me(principal_of(uow, admin), UserDelete(password="right-password"))
+    assert admin.email == "root@example.com" and uow.commits == 0
+
+
+async def test_erase_user_checks_the_acting_admin_under_the_locks(uow):
+    target = make_user(uow, email="ann@example.com")
+    demoted = make_user(uow, email="was-admin@example.com", role=Role.CUSTOMER)
+    # The token still says admin; the row, read under the admins' locks, does not.
+    stale = Caller(id=demoted.id, role=Role.ADMIN, session_id=uuid.uuid4())
+    with pytest.raises(PermissionDeniedError):
+        await _users(uow).erase_user(stale, target.id)
+    assert target.email == "ann@example.com"
+
+
+async def test_erase_user_refuses_oneself_and_unknown_accounts(uow):
+    admin = make_user(uow, email="root@example.com", role=Role.ADMIN)
+    acting = principal_of(uow, admin)
+    with pytest.raises(ConflictError):
+        await _users(uow).erase_user(acting, admin.id)
+    with pytest.raises(NotFoundError):
+        await _users(uow).erase_user(acting, uuid.uuid4())
+
+
+async def test_export_holds_the_profile_and_sessions(uow):
+    user = make_user(uow, email="ann@example.com")
+    principal = principal_of(uow, user)
+    document = await _users(uow).export(principal)
+    assert document.profile.email == "ann@example.com"
+    assert [s.id for s in document.login_sessions] == [principal.session_id]
+    assert document.orders == []
