@@ -2,7 +2,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.api.deps import container_of
-from app.core.health import readiness
+from app.core.health import overall_status, readiness
 from app.core.metrics import render_metrics
 from app.schemas import examples
 from app.schemas.ops import Liveness, Readiness
@@ -20,15 +20,15 @@ async def live() -> Liveness:
     "/health/ready",
     summary="Check that the service's dependencies answer.",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "A dependency is unavailable"}},
+    responses={503: {"model": Readiness, "description": "The database is unavailable"}},
 )
 async def ready(request: Request) -> Response:
-    """Whether the database (and Redis, when configured) answer; 503 names the failing check."""
+    """Whether the database (and Redis, when configured) answer. The database is required: 503 when it fails.
+    An optional dependency that fails reports `degraded` and the answer stays 200."""
     container = container_of(request)
     checks = await readiness(container.engine, container.throttle)
-    healthy = all(value == "ok" for value in checks.values())
-    body = Readiness(status="ok" if healthy else "unavailable", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+    body = Readiness.model_validate({"status": overall_status(checks), "checks": checks})
+    return JSONResponse(body.model_dump(), status_code=503 if body.status == "unavailable" else 200)
 
 
 @router.get(

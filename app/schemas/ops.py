@@ -8,5 +8,10 @@ class Liveness(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ok", "unavailable"] = Field(description="`ok` when every check passes.")
-    checks: dict[str, Literal["ok", "unavailable"]] = Field(description="Each dependency checked, by name.")
+    status: Literal["ok", "degraded", "unavailable"] = Field(
+        description="`ok` when every check passes; `degraded` when only an optional dependency (Redis) fails, "
+        "answered with 200; `unavailable` (503) when the database fails."
+    )
+    checks: dict[str, Literal["ok", "degraded", "unavailable"]] = Field(
+        description="Each dependency checked, by name: `database` always, `redis` when configured."
+    )
