@@ -15,6 +15,7 @@ from app.config import Settings, get_settings
 from app.core.pagination import CursorCodec
 from app.core.rate_limit import LoginThrottle
 from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
+from app.db.probe import SchemaVersions, create_probe_engine, schema_revisions, shipped_schema
 from app.db.reader import Reader, create_reader
 from app.db.session import create_engine, create_session_factory
 from app.queries.read_side import SqlReadSide
@@ -49,6 +50,8 @@ class Container:
     tokens: TokenCodec
     throttle: LoginThrottle
     services: Services
+    probe_engine: AsyncEngine
+    schema: SchemaVersions
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.session_factory)
@@ -56,9 +59,14 @@ class Container:
     async def start(self) -> None:
         await self.reader.open()
 
+    async def schema_revisions(self) -> frozenset[str]:
+        """The migration revisions the database records, through the readiness probe's own connection."""
+        return await schema_revisions(self.probe_engine)
+
     async def close(self) -> None:
         await self.reader.close()
         await self.engine.dispose()
+        await self.probe_engine.dispose()
         self.hasher.close()
 
 
@@ -98,6 +106,8 @@ def bootstrap(
         tokens=tokens,
         throttle=login_throttle,
         services=services,
+        probe_engine=create_probe_engine(settings),
+        schema=shipped_schema(),
     )
 
 
