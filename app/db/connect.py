@@ -3,6 +3,9 @@
 Shared by the write side's engine (app/db/session.py) and the read side's connections (app/db/reader.py).
 """
 
+import contextlib
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
@@ -50,3 +53,14 @@ def postgres_connect_args(settings: Settings, *, read_only: bool = False) -> dic
         "keepalives_interval": 5,
         "keepalives_count": 3,
     }
+
+
+def create_sqlite_file(url: URL) -> None:
+    """Create the SQLite file, if missing, readable and writable by its owner only (it holds emails and password
+    hashes). SQLite gives the `-wal` and `-shm` files it creates beside it the same mode."""
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return
+    path = Path(url.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

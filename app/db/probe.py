@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.config import Settings
-from app.db.connect import async_url, is_postgres, postgres_connect_args
+from app.db.connect import async_url, create_sqlite_file, is_postgres, postgres_connect_args
 
 ALEMBIC_DIRECTORY = Path(__file__).resolve().parent.parent.parent / "alembic"
 PROBE_TIMEOUT_SECONDS = 2
@@ -26,6 +26,7 @@ PROBE_TIMEOUT_SECONDS = 2
 def create_probe_engine(settings: Settings) -> AsyncEngine:
     url = async_url(settings.database_url)
     if not is_postgres(url):
+        create_sqlite_file(url)
         return create_async_engine(url, poolclass=NullPool, connect_args={"timeout": PROBE_TIMEOUT_SECONDS})
     connect_args = postgres_connect_args(settings, read_only=True)
     connect_args.update(

@@ -16,7 +16,6 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeAlias
 
 import psycopg
@@ -29,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.config import Settings
 from app.core.errors import DatabaseUnavailableError
-from app.db.connect import PING_AFTER_IDLE_SECONDS, async_url, is_postgres, postgres_connect_args
+from app.db.connect import PING_AFTER_IDLE_SECONDS, async_url, create_sqlite_file, is_postgres, postgres_connect_args
 
 logger = logging.getLogger("app.db")
 
@@ -154,8 +153,7 @@ class SqliteReader:
 
     def __init__(self, settings: Settings, *, url: str | None = None) -> None:
         target = async_url(url or settings.database_url)
-        if target.database and target.database != ":memory:":
-            Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+        create_sqlite_file(target)
         self._engine: AsyncEngine = create_async_engine(target, hide_parameters=True)
         busy_timeout = int(settings.sqlite_busy_timeout_ms)
 
