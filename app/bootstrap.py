@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings, get_settings
+from app.core.metrics import ScrapeGauge
 from app.core.pagination import CursorCodec
 from app.core.rate_limit import LoginThrottle
 from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
@@ -52,6 +53,7 @@ class Container:
     services: Services
     probe_engine: AsyncEngine
     schema: SchemaVersions
+    scrape_gauges: tuple[ScrapeGauge, ...] = ()
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.session_factory)
@@ -108,7 +110,14 @@ def bootstrap(
         services=services,
         probe_engine=create_probe_engine(settings),
         schema=shipped_schema(),
+        scrape_gauges=_scrape_gauges(),
     )
+
+
+def _scrape_gauges() -> tuple[ScrapeGauge, ...]:
+    """The instance's gauges read from shared state when /metrics is scraped, one line each, e.g.
+    `ScrapeGauge("outbox_backlog", "Events waiting in the outbox.", outbox.count_pending)`."""
+    return ()
 
 
 def _services(

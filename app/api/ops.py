@@ -1,9 +1,10 @@
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import container_of
+from app.api.deps import MetricsAccess, container_of
+from app.api.openapi import problem_responses
 from app.core.health import overall_status, readiness
-from app.core.metrics import render_metrics
+from app.core.metrics import read_scrape_gauges, render_metrics
 from app.schemas import examples
 from app.schemas.ops import Liveness, Readiness
 
@@ -36,9 +37,13 @@ async def ready(request: Request) -> Response:
     "/metrics",
     summary="Read the Prometheus metrics.",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"example": examples.METRICS}}}},
+    dependencies=[MetricsAccess],
+    responses={200: {"content": {"text/plain": {"example": examples.METRICS}}}, **problem_responses(401)},
 )
-async def metrics() -> Response:
-    """Prometheus metrics: request counts and latency by method, route template and status."""
-    payload, content_type = render_metrics()
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of the whole instance (every worker process): request counts and latency by method,
+    route template and status, and the database connections in use. With `METRICS_TOKEN` set, it needs
+    `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise)."""
+    scraped = await read_scrape_gauges(container_of(request).scrape_gauges)
+    payload, content_type = render_metrics(scraped)
     return Response(payload, media_type=content_type)

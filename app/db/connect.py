@@ -8,9 +8,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
+from app.core.metrics import POOL_IN_USE
 
 PING_AFTER_IDLE_SECONDS = 1.0
 _ASYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
@@ -64,3 +67,23 @@ def create_sqlite_file(url: URL) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def track_pool_use(engine: AsyncEngine, pool: str) -> None:
+    """Keep the `db_pool_connections_in_use` gauge of this pool. Register it after any checkout listener that may
+    refuse a connection (a failed ping): SQLAlchemy then retries the checkout, and only the one that succeeds
+    counts. Each checked-out record counts once, whatever events repeat."""
+    gauge = POOL_IN_USE.labels(pool=pool)
+    checked_out: set[int] = set()
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if id(record) not in checked_out:
+            checked_out.add(id(record))
+            gauge.inc()
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _in(_dbapi_connection: Any, record: Any) -> None:
+        if id(record) in checked_out:
+            checked_out.discard(id(record))
+            gauge.dec()

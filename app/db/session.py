@@ -12,7 +12,14 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import Settings
-from app.db.connect import PING_AFTER_IDLE_SECONDS, async_url, create_sqlite_file, is_postgres, postgres_connect_args
+from app.db.connect import (
+    PING_AFTER_IDLE_SECONDS,
+    async_url,
+    create_sqlite_file,
+    is_postgres,
+    postgres_connect_args,
+    track_pool_use,
+)
 
 
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
@@ -33,6 +40,7 @@ def _postgres_engine(url: URL, settings: Settings) -> AsyncEngine:
         connect_args=postgres_connect_args(settings),
     )
     _ping_when_idle(engine)
+    track_pool_use(engine, "write")
     return engine
 
 
@@ -61,6 +69,7 @@ def _sqlite_engine(url: URL, settings: Settings) -> AsyncEngine:
         # "database is locked" when a read lock cannot be upgraded.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
+    track_pool_use(engine, "write")
     return engine
 
 
