@@ -12,9 +12,11 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings, get_settings
+from app.core.metrics import ScrapeGauge
 from app.core.pagination import CursorCodec
 from app.core.rate_limit import LoginThrottle
 from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
+from app.db.probe import SchemaVersions, create_probe_engine, schema_revisions, shipped_schema
 from app.db.reader import Reader, create_reader
 from app.db.session import create_engine, create_session_factory
 from app.queries.read_side import SqlReadSide
@@ -49,6 +51,9 @@ class Container:
     tokens: TokenCodec
     throttle: LoginThrottle
     services: Services
+    probe_engine: AsyncEngine
+    schema: SchemaVersions
+    scrape_gauges: tuple[ScrapeGauge, ...] = ()
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.session_factory)
@@ -56,9 +61,14 @@ class Container:
     async def start(self) -> None:
         await self.reader.open()
 
+    async def schema_revisions(self) -> frozenset[str]:
+        """The migration revisions the database records, through the readiness probe's own connection."""
+        return await schema_revisions(self.probe_engine)
+
     async def close(self) -> None:
         await self.reader.close()
         await self.engine.dispose()
+        await self.probe_engine.dispose()
         self.hasher.close()
 
 
@@ -98,7 +108,16 @@ def bootstrap(
         tokens=tokens,
         throttle=login_throttle,
         services=services,
+        probe_engine=create_probe_engine(settings),
+        schema=shipped_schema(),
+        scrape_gauges=_scrape_gauges(),
     )
+
+
+def _scrape_gauges() -> tuple[ScrapeGauge, ...]:
+    """The instance's gauges read from shared state when /metrics is scraped, one line each, e.g.
+    `ScrapeGauge("outbox_backlog", "Events waiting in the outbox.", outbox.count_pending)`."""
+    return ()
 
 
 def _services(

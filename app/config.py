@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Comma-separated exact origins allowed to call the API from a browser (CORS); none by default.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
+    # When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (per-route counts reveal volumes).
+    metrics_token: SecretStr | None = None
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
@@ -67,7 +70,9 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=1, ge=1)
     password_hash_threads: int = Field(default=2, ge=1, le=64)
 
-    @field_validator("jwt_secret_key", "first_admin_email", "first_admin_password", "redis_url", mode="before")
+    @field_validator(
+        "jwt_secret_key", "first_admin_email", "first_admin_password", "redis_url", "metrics_token", mode="before"
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

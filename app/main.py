@@ -22,6 +22,7 @@ from app.core.cors import install_cors
 from app.core.docs import DOCS_URL, OAUTH2_REDIRECT_URL, STATIC_URL, install_docs
 from app.core.errors import register_error_handlers
 from app.core.logging import configure_logging
+from app.core.metrics import forget_this_process
 from app.core.middleware import RequestEnvelopeMiddleware
 
 logger = logging.getLogger("app")
@@ -68,6 +69,7 @@ def _lifespan(given: Container | None, settings: Settings) -> Callable[[FastAPI]
         yield
         if given is None:
             await container.close()
+            forget_this_process()
         logger.info("stopped; database pool closed")
 
     return lifespan

@@ -85,7 +85,9 @@ class ServiceProcess:
 
 
 class TcpProxy:
-    """A loopback TCP proxy with a switch: `cut()` drops every connection and refuses new ones."""
+    """A loopback TCP proxy with switches: `cut()` drops every connection and refuses new ones; `blackhole()`
+    keeps every connection open and accepts new ones, but forwards nothing either way (a network that swallows
+    packets); `restore()` ends either."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self.port = free_port()
@@ -94,6 +96,7 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.silent = False
 
     def start(self) -> "TcpProxy":
         self._thread.start()
@@ -103,7 +106,11 @@ class TcpProxy:
     def cut(self) -> None:
         self._call(self._cut())
 
+    def blackhole(self) -> None:
+        self.silent = True
+
     def restore(self) -> None:
+        self.silent = False
         self._call(self._listen())
 
     def close(self) -> None:
@@ -129,6 +136,11 @@ class TcpProxy:
             await server.wait_closed()
 
     async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        if self.silent:
+            self._writers.add(client_writer)
+            await _pipe(client_reader, None)
+            self._writers.discard(client_writer)
+            return
         try:
             upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
         except OSError:
@@ -136,15 +148,23 @@ class TcpProxy:
             return
         self._writers.update({client_writer, upstream_writer})
         await asyncio.gather(
-            _pipe(client_reader, upstream_writer), _pipe(upstream_reader, client_writer), return_exceptions=True
+            _pipe(client_reader, upstream_writer, self),
+            _pipe(upstream_reader, client_writer, self),
+            return_exceptions=True,
         )
         self._writers.difference_update({client_writer, upstream_writer})
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter | None, proxy: TcpProxy | None = None
+) -> None:
+    """Copy until the end; with no writer, or while the proxy is silent, what is read is dropped."""
     try:
         while data := await reader.read(65536):
+            if writer is None or (proxy is not None and proxy.silent):
+                continue
             writer.write(data)
             await writer.drain()
     finally:
-        writer.transport.abort()
+        if writer is not None:
+            writer.transport.abort()

@@ -1,5 +1,6 @@
 """Request-scoped wiring: the container's services, and the caller."""
 
+import hmac
 from collections.abc import Callable
 from typing import Annotated, Any, cast
 
@@ -105,3 +106,18 @@ CurrentUser = Annotated[Caller, Depends(get_caller)]
 AdminUser = Annotated[Caller, Depends(get_admin)]
 OptionalUser = Annotated[Caller | None, Depends(get_optional_caller)]
 CurrentProfile = Annotated[UserRead, Depends(get_profile)]
+
+
+async def require_metrics_token(request: Request) -> None:
+    """With `METRICS_TOKEN` set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`."""
+    expected = container_of(request).settings.metrics_token
+    if expected is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.get_secret_value().encode()
+    ):
+        raise AuthenticationError("The metrics token is missing or wrong.")
+
+
+MetricsAccess = Depends(require_metrics_token)

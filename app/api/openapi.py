@@ -69,7 +69,11 @@ TAGS: list[dict[str, Any]] = [
         "description": "Sales reports for admins over a half-open range [start, end) of UTC time, computed by "
         "the database. Amounts are integer cents in the store currency.",
     },
-    {"name": "operations", "description": "Liveness, readiness and Prometheus metrics; no token needed."},
+    {
+        "name": "operations",
+        "description": "Liveness, readiness and Prometheus metrics; no user token needed (`/metrics` asks for "
+        "`METRICS_TOKEN` as a bearer token when that is set).",
+    },
 ]
 
 

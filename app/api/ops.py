@@ -1,9 +1,10 @@
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import container_of
-from app.core.health import readiness
-from app.core.metrics import render_metrics
+from app.api.deps import MetricsAccess, container_of
+from app.api.openapi import problem_responses
+from app.core.health import overall_status, readiness
+from app.core.metrics import read_scrape_gauges, render_metrics
 from app.schemas import examples
 from app.schemas.ops import Liveness, Readiness
 
@@ -20,24 +21,29 @@ async def live() -> Liveness:
     "/health/ready",
     summary="Check that the service's dependencies answer.",
     response_model=Readiness,
-    responses={503: {"model": Readiness, "description": "A dependency is unavailable"}},
+    responses={503: {"model": Readiness, "description": "The database is unavailable or its schema is outdated"}},
 )
 async def ready(request: Request) -> Response:
-    """Whether the database (and Redis, when configured) answer; 503 names the failing check."""
+    """Whether the database (and Redis, when configured) answer, and the database's schema is at the latest
+    migration. The database is required: 503 when it fails or its schema is outdated.
+    An optional dependency that fails reports `degraded` and the answer stays 200."""
     container = container_of(request)
-    checks = await readiness(container.engine, container.throttle)
-    healthy = all(value == "ok" for value in checks.values())
-    body = Readiness(status="ok" if healthy else "unavailable", checks=checks)
-    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+    checks = await readiness(container.schema_revisions, container.schema.is_outdated, container.throttle)
+    body = Readiness.model_validate({"status": overall_status(checks), "checks": checks})
+    return JSONResponse(body.model_dump(), status_code=503 if body.status == "unavailable" else 200)
 
 
 @router.get(
     "/metrics",
     summary="Read the Prometheus metrics.",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"example": examples.METRICS}}}},
+    dependencies=[MetricsAccess],
+    responses={200: {"content": {"text/plain": {"example": examples.METRICS}}}, **problem_responses(401)},
 )
-async def metrics() -> Response:
-    """Prometheus metrics: request counts and latency by method, route template and status."""
-    payload, content_type = render_metrics()
+async def metrics(request: Request) -> Response:
+    """Prometheus metrics of the whole instance (every worker process): request counts and latency by method,
+    route template and status, and the database connections in use. With `METRICS_TOKEN` set, it needs
+    `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise)."""
+    scraped = await read_scrape_gauges(container_of(request).scrape_gauges)
+    payload, content_type = render_metrics(scraped)
     return Response(payload, media_type=content_type)

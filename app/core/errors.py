@@ -118,6 +118,18 @@ class DatabaseUnavailableError(Exception):
     """The database could not answer (refused, cut, timed out); raised from the driver's error, kept as the cause."""
 
 
+class CommitOutcomeUnknownError(Exception):
+    """The connection broke while a transaction was committing: it may have committed or not, nobody here knows.
+
+    Raised from the driver's error, kept as the cause."""
+
+
+OUTCOME_UNKNOWN_DETAIL = (
+    "The connection to the database was lost while the change was being committed, so whether it was saved is "
+    "unknown. Retry with the same Idempotency-Key, or check whether it took effect before trying again."
+)
+
+
 def problem_response(
     status: int,
     detail: str,
@@ -203,10 +215,22 @@ async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _outcome_unknown(_: Request, exc: Exception) -> JSONResponse:
+    cause = exc.__cause__ or exc
+    logger.warning(
+        "database connection lost during commit; outcome unknown",
+        extra={"cause": type(cause).__name__, "sqlstate": getattr(getattr(cause, "orig", None), "sqlstate", None)},
+    )
+    return problem_response(
+        503, OUTCOME_UNKNOWN_DETAIL, slug="outcome-unknown", title="Outcome unknown", headers={"Retry-After": "5"}
+    )
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(CommitOutcomeUnknownError, _outcome_unknown)
     # Connection failures, pool exhaustion and statement timeouts: the dependency is down or
     # overloaded, not the request at fault. Anything else unexpected becomes a 500 in the
     # request middleware, which also logs it.

@@ -3,11 +3,17 @@
 Shared by the write side's engine (app/db/session.py) and the read side's connections (app/db/reader.py).
 """
 
+import contextlib
+import os
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Settings
+from app.core.metrics import POOL_IN_USE
 
 PING_AFTER_IDLE_SECONDS = 1.0
 _ASYNC_DRIVERS = {"postgresql": "postgresql+psycopg", "sqlite": "sqlite+aiosqlite"}
@@ -50,3 +56,34 @@ def postgres_connect_args(settings: Settings, *, read_only: bool = False) -> dic
         "keepalives_interval": 5,
         "keepalives_count": 3,
     }
+
+
+def create_sqlite_file(url: URL) -> None:
+    """Create the SQLite file, if missing, readable and writable by its owner only (it holds emails and password
+    hashes). SQLite gives the `-wal` and `-shm` files it creates beside it the same mode."""
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return
+    path = Path(url.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def track_pool_use(engine: AsyncEngine, pool: str) -> None:
+    """Keep the `db_pool_connections_in_use` gauge of this pool. Register it after any checkout listener that may
+    refuse a connection (a failed ping): SQLAlchemy then retries the checkout, and only the one that succeeds
+    counts. Each checked-out record counts once, whatever events repeat."""
+    gauge = POOL_IN_USE.labels(pool=pool)
+    checked_out: set[int] = set()
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if id(record) not in checked_out:
+            checked_out.add(id(record))
+            gauge.inc()
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _in(_dbapi_connection: Any, record: Any) -> None:
+        if id(record) in checked_out:
+            checked_out.discard(id(record))
+            gauge.dec()

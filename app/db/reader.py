@@ -16,7 +16,6 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NamedTuple, Protocol, TypeAlias
 
 import psycopg
@@ -29,7 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.config import Settings
 from app.core.errors import DatabaseUnavailableError
-from app.db.connect import PING_AFTER_IDLE_SECONDS, async_url, is_postgres, postgres_connect_args
+from app.core.metrics import POOL_IN_USE
+from app.db.connect import (
+    PING_AFTER_IDLE_SECONDS,
+    async_url,
+    create_sqlite_file,
+    is_postgres,
+    postgres_connect_args,
+    track_pool_use,
+)
 
 logger = logging.getLogger("app.db")
 
@@ -37,6 +44,8 @@ _DIALECTS: Mapping[str, Dialect] = {
     name: make_url(f"{driver}://").get_dialect()()
     for name, driver in (("postgresql", "postgresql+psycopg"), ("sqlite", "sqlite"))
 }
+
+_READ_IN_USE = POOL_IN_USE.labels(pool="read")
 
 # A result row: a psycopg named tuple or a SQLAlchemy Row; both read by position and by column name.
 Row: TypeAlias = Any
@@ -126,10 +135,11 @@ class PostgresReader:
             await self.open()
         try:
             async with self._pool.connection() as connection:
-                cursor = await connection.execute(
-                    sql.encode(), {**constants, **(params or {})}, prepare=False if query.plan_each_time else None
-                )
-                return await cursor.fetchall()
+                with _READ_IN_USE.track_inprogress():
+                    cursor = await connection.execute(
+                        sql.encode(), {**constants, **(params or {})}, prepare=False if query.plan_each_time else None
+                    )
+                    return await cursor.fetchall()
         except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as exc:
             raise DatabaseUnavailableError(type(exc).__name__) from exc
 
@@ -154,8 +164,7 @@ class SqliteReader:
 
     def __init__(self, settings: Settings, *, url: str | None = None) -> None:
         target = async_url(url or settings.database_url)
-        if target.database and target.database != ":memory:":
-            Path(target.database).parent.mkdir(parents=True, exist_ok=True)
+        create_sqlite_file(target)
         self._engine: AsyncEngine = create_async_engine(target, hide_parameters=True)
         busy_timeout = int(settings.sqlite_busy_timeout_ms)
 
@@ -168,6 +177,8 @@ class SqliteReader:
             cursor.execute("PRAGMA query_only=ON")
             cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
             cursor.close()
+
+        track_pool_use(self._engine, "read")
 
     async def open(self) -> None:
         return None

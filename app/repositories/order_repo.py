@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import IdempotencyState, Order, OrderItem, OrderStatus, OrderStatusChange, Product
+from app.repositories.committing import committing
 from app.repositories.idempotency_repo import IdempotencyRepository
 from app.repositories.rowcount import rowcount
 
@@ -158,7 +159,8 @@ class OrderRepository:
             "answer_body": answer.body if answer else None,
         }
         connection = await self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        servable, claimed = (await connection.execute(PLACE_IN_ONE_STATEMENT, params)).one()
+        async with committing():  # autocommit: the statement commits as it ends
+            servable, claimed = (await connection.execute(PLACE_IN_ONE_STATEMENT, params)).one()
         if not claimed:
             return Placement.CLAIM_LOST
         return Placement.PLACED if servable else Placement.CATALOGUE_CHANGED

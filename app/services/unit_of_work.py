@@ -9,6 +9,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.repositories.committing import committing
 from app.repositories.idempotency_repo import IdempotencyRepository
 from app.repositories.login_session_repo import LoginSessionRepository
 from app.repositories.order_repo import OrderRepository
@@ -45,4 +46,5 @@ class SqlAlchemyUnitOfWork:
         await self._session.close()
 
     async def commit(self) -> None:
-        await self._session.commit()
+        async with committing():
+            await self._session.commit()
