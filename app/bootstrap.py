@@ -132,7 +132,7 @@ def _services(
 ) -> Services:
     return Services(
         auth=AuthService(uow, reads, hasher=hasher, tokens=tokens, throttle=throttle),
-        users=UserService(uow, reads, hasher=hasher, cursors=cursors),
+        users=UserService(uow, reads, hasher=hasher, cursors=cursors, throttle=throttle),
         products=ProductService(uow, reads, currency=settings.currency, cursors=cursors),
         orders=OrderService(
             uow,

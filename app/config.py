@@ -7,7 +7,7 @@ import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Keys that appear in docs and examples; production must never sign with them.
@@ -21,6 +21,8 @@ EXAMPLE_JWT_KEYS = frozenset(
     }
 )
 MIN_JWT_KEY_BYTES = 32
+# A random key of 32 characters from base64's alphabet has about 25 distinct ones; `"a" * 32` has one.
+MIN_JWT_KEY_DISTINCT_CHARACTERS = 16
 # An origin as browsers send it: scheme, host and optional port; no path, no trailing slash, no wildcard.
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
@@ -101,9 +103,29 @@ class Settings(BaseSettings):
             raise ValueError("JWT_SECRET_KEY is an example value; generate a random key")
         if len(key.encode()) < MIN_JWT_KEY_BYTES:
             raise ValueError(f"JWT_SECRET_KEY must be at least {MIN_JWT_KEY_BYTES} bytes")
+        if len(set(key)) < MIN_JWT_KEY_DISTINCT_CHARACTERS:
+            raise ValueError(
+                f"JWT_SECRET_KEY must have at least {MIN_JWT_KEY_DISTINCT_CHARACTERS} distinct characters; "
+                "generate a random key"
+            )
         return self
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The environment's settings; refused ones stop the process with one line naming each problem, no traceback
+    (the values themselves are never repeated: they may be keys or passwords)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SystemExit(f"Invalid settings: {describe_errors(exc)}") from None
+
+
+def describe_errors(error: ValidationError) -> str:
+    """`NAME: problem` for each refused setting, on one line."""
+    described = []
+    for item in error.errors(include_input=False, include_url=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        names = ".".join(str(part) for part in item["loc"]).upper()
+        described.append(f"{names}: {message}" if names else message)
+    return "; ".join(described)

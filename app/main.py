@@ -42,6 +42,8 @@ def create_app(container: Container | None = None, *, settings: Settings | None 
         lifespan=_lifespan(container, settings),
         docs_url=None,
         redoc_url=None,
+        # Starlette would answer `/orders/` with a 307 to a URL built from the Host header; a 404 instead.
+        redirect_slashes=False,
     )
     if container is not None:
         app.state.container = container

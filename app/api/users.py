@@ -32,10 +32,11 @@ async def update_profile(body: ProfileUpdate, caller: CurrentUser, users: UserSe
     "/me/password",
     summary="Change the caller's password.",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(400, 401, 422),
+    responses=problem_responses(400, 401, 422, 429),
 )
 async def change_password(body: PasswordUpdate, caller: CurrentUser, users: UserServiceDep) -> None:
-    """The current password is checked (400 when wrong); every session of the account is revoked, this one too."""
+    """The current password is checked (400 when wrong, counted like a failed login: 429 past the limit); every
+    session of the account is revoked, this one too."""
     await users.change_password(caller, body)
 
 

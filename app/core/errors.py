@@ -18,6 +18,7 @@ from starlette.routing import Match
 from app.core.context import request_id_var
 
 PROBLEM_JSON = "application/problem+json"
+MAX_ERRORS = 50  # a 422 lists at most this many: its size must not grow with the request's
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 logger = logging.getLogger("app.errors")
 
@@ -176,7 +177,7 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _request_validation(_: Request, exc: Exception) -> JSONResponse:
-    errors = validation_errors(cast(RequestValidationError, exc).errors())
+    errors = validation_errors(cast(RequestValidationError, exc).errors()[:MAX_ERRORS])
     return problem_response(422, "The request is not valid.", slug="validation-failed", extra={"errors": errors})
 
 

@@ -145,12 +145,17 @@ class TokenCodec:
                 raise AuthenticationError()
             if claims["type"] != ACCESS_TOKEN_TYPE:
                 raise AuthenticationError()
+            # Every time claim must be a date; PyJWT only compares numbers, so 10**20 or -10**20 would pass it.
+            for name in ("iat", "nbf"):
+                if name in claims:
+                    datetime.fromtimestamp(claims[name], UTC)
             return AccessClaims(
                 user_id=uuid.UUID(claims["sub"]),
                 session_id=uuid.UUID(claims["sid"]),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
             )
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+        # OverflowError and OSError: a claim out of any date's range (`exp` = 10**20) signed with the real key.
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError, OverflowError, OSError) as exc:
             raise AuthenticationError() from exc
 
     @staticmethod

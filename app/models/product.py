@@ -16,6 +16,7 @@ class Product(UUIDPrimaryKey, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
     price_cents: Mapped[int] = mapped_column(BigInteger)
-    # The database refuses a negative stock even if a guarded update were ever wrong.
-    stock: Mapped[int] = mapped_column(Integer)
+    # The database refuses a negative stock even if a guarded update were ever wrong. 64 bits: a cancelled order
+    # puts its units back even onto a stock set to MAX_STOCK meanwhile (SQLite's INTEGER is 8 bytes already).
+    stock: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

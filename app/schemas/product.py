@@ -28,7 +28,9 @@ class ProductRead(BaseModel):
     description: str | None = Field(description="Free text, line breaks allowed; null when there is none.")
     price_cents: int = Field(description="The unit price now, in cents of `currency`; orders keep the price they paid.")
     currency: str = Field(description="The store currency (ISO 4217), the same on every product and order.")
-    stock: int = Field(description="Units available to order now.")
+    stock: int = Field(
+        description="Units available to order now; above 2,147,483,647 only when cancelled orders gave units back."
+    )
     is_active: bool = Field(description="False hides the product from customers and refuses new orders for it.")
     created_at: datetime = Field(description="When the product was added (UTC).")
     updated_at: datetime = Field(description="When the product last changed, stock moved by orders included (UTC).")

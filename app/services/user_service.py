@@ -4,24 +4,27 @@ import uuid
 from datetime import UTC, datetime
 
 from app.core.emails import canonical_email
-from app.core.errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError
+from app.core.errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError, RateLimitedError
 from app.core.pagination import CursorCodec
 from app.models import Role, User
 from app.schemas.common import Page
 from app.schemas.user import PasswordUpdate, ProfileUpdate, UserDelete, UserExportRead, UserRead, UserUpdate
 from app.services import paging
 from app.services.caller import Caller
-from app.services.ports import Hasher, ReadSide, UnitOfWork, UnitOfWorkFactory
+from app.services.ports import Hasher, ReadSide, Throttle, UnitOfWork, UnitOfWorkFactory
 
 NEWEST_FIRST = paging.newest_first("users")
 
 
 class UserService:
-    def __init__(self, uow: UnitOfWorkFactory, reads: ReadSide, *, hasher: Hasher, cursors: CursorCodec) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, reads: ReadSide, *, hasher: Hasher, cursors: CursorCodec, throttle: Throttle
+    ) -> None:
         self._uow = uow
         self._reads = reads
         self._hasher = hasher
         self._cursors = cursors
+        self._throttle = throttle
 
     async def update_profile(self, caller: Caller, data: ProfileUpdate) -> UserRead:
         async with self._uow() as uow:
@@ -31,12 +34,23 @@ class UserService:
             return UserRead.model_validate(user)
 
     async def change_password(self, caller: Caller, data: PasswordUpdate) -> None:
-        """Set a new password and revoke every session of the user, this one included."""
+        """Set a new password and revoke every session of the user, this one included.
+
+        A wrong current password counts as a failed login for the account's email: a stolen access token must not
+        give unlimited guesses, and past the limit both this and login answer 429 until the window passes.
+        """
         async with self._uow() as uow:
-            checked_hash = (await _get(uow, caller.id)).password_hash
+            user = await _get(uow, caller.id)
+            # An erased account has no email, nor a session to get here with; its id is counted then.
+            checked_hash, email = user.password_hash, user.email or str(user.id)
+        retry_after = await self._throttle.acquire(email)
+        if retry_after is not None:
+            raise RateLimitedError(
+                "Too many failed password checks for this account; try again later.", retry_after=retry_after
+            )
         # Both argon2 steps run outside any transaction, so they hold no connection or lock.
         if checked_hash is None or not (await self._hasher.verify(data.current_password, checked_hash))[0]:
-            raise BadRequestError("The current password is not correct.")
+            raise BadRequestError("The current password is not correct.")  # the attempt stays counted
         new_hash = await self._hasher.hash(data.new_password)
         async with self._uow() as uow:
             user = await _get(uow, caller.id, for_update=True)
@@ -46,6 +60,7 @@ class UserService:
             user.password_hash, user.password_changed_at = new_hash, now
             await uow.login_sessions.revoke_all_for_user(user_id=user.id, now=now, reason="password-change")
             await uow.commit()
+        await self._throttle.reset(email)
 
     async def list_users(self, caller: Caller, *, limit: int, cursor: str | None, email: str | None) -> Page[UserRead]:
         """Newest first; `email` is a case-insensitive substring of the address."""

@@ -28,7 +28,7 @@ def service() -> Iterator[tuple[ServiceProcess, TcpProxy]]:
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     env = {
         "ENVIRONMENT": "production",
-        "JWT_SECRET_KEY": "outage-test-key-" + "x" * 32,
+        "JWT_SECRET_KEY": "outage-test-key-0123456789abcdefghijklmnopq",
         "DATABASE_URL": proxied,
         "DATABASE_CONNECT_TIMEOUT_SECONDS": "2",
         "FIRST_ADMIN_EMAIL": "admin@example.com",

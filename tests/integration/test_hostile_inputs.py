@@ -216,7 +216,8 @@ def json_values(schema: dict[str, Any], current: Any) -> list[Any]:
     if kind == "integer":
         values += [inner.get("minimum", 0) - 1, inner.get("maximum", 10**20) + 1]
     if kind == "array":
-        values += [[], [current[0]] * (inner.get("maxItems", 0) + 1), [current[0]] * 10_000]
+        # 300 lines stay within the body's member limit; longer lists are refused whole (oversized_json below).
+        values += [[], [current[0]] * (inner.get("maxItems", 0) + 1), [current[0]] * 300]
     return values
 
 
@@ -633,6 +634,47 @@ async def test_malformed_json_bodies(app: FastAPI, world: World, hostile: Hostil
             await hostile.send(op, "whole body", label, content=content, content_type=content_type, expect=expect)
         await hostile.send(op, "whole body", "chunked, over 1 MiB", content=_chunked(), content_type=JSON, expect={413})  # type: ignore[arg-type]
     await hostile.unchanged(before, "malformed JSON bodies")
+
+
+def _members(count: int) -> dict[str, int]:
+    return {f"m{i}": i for i in range(count)}
+
+
+def oversized_json(body: dict[str, Any]) -> list[tuple[str, bytes, str | None]]:
+    """Bodies refused as a whole before validation (422 `json_invalid`, the message saying why)."""
+    nested = {**body, next(iter(body)): {"deep": [_members(257)]}}
+    return [
+        ("257 members", dumps(_members(257)), "more than 256 members"),
+        ("257 members, nested in a list in a member", dumps(nested), "more than 256 members"),
+        ("5 objects of 250 members", dumps({**body, "x": [_members(250)] * 5}), "more than 1024 members in all"),
+        ("10,001 values", dumps({**body, "x": list(range(10_001))}), "more than 10000 values"),
+        ("60,000 members", dumps(_members(60_000)), "more than 10000 values"),
+    ]
+
+
+async def test_oversized_json_is_refused_before_validation_and_errors_are_capped(
+    app: FastAPI, world: World, hostile: Hostile
+) -> None:
+    """No body costs more than a few milliseconds to refuse: its size decides before pydantic sees it, and a 422
+    lists at most 50 errors (scripts/body_cost.py measures the worst of each kind)."""
+    before = await hostile.rows()
+    headers = {"Authorization": f"Bearer {world.admin.access_token}", "Content-Type": JSON}
+    for op in document_operations(app):
+        base = baselines(world)[op.key]
+        if op.media_type != JSON or base.body is None:
+            continue
+        for label, content, why in oversized_json(base.body):
+            response = await hostile.client.request(op.method, hostile.url(op), content=content, headers=headers)
+            errors = response.json().get("errors", [])
+            if response.status_code != 422 or [e["type"] for e in errors] != ["json_invalid"] or why not in str(errors):
+                hostile.failures.append(f"{op.key} [{label}] -> {response.status_code}: {response.text[:200]}")
+        # Unknown members within the limit go through to validation: 250 errors, of which 50 are listed.
+        response = await hostile.client.request(
+            op.method, hostile.url(op), content=dumps({**base.body, **_members(250)}), headers=headers
+        )
+        if response.status_code != 422 or len(response.json()["errors"]) != 50:
+            hostile.failures.append(f"{op.key} [250 unknown members] -> {response.status_code}: {response.text[:200]}")
+    await hostile.unchanged(before, "oversized JSON bodies")
 
 
 async def _chunked() -> AsyncIterator[bytes]:

@@ -2,6 +2,7 @@ import uuid
 
 import pytest
 
+from app.schemas.product import MAX_STOCK
 from tests.conftest import assert_problem
 from tests.integration.shop import make_product, place_ok, stock_of
 
@@ -129,6 +130,21 @@ async def test_cancel_restocks_an_inactive_product(client, admin, customer):
     await client.patch(f"/products/{product['id']}", json={"is_active": False}, headers=admin.headers)
     assert (await client.post(f"/orders/{order['id']}/cancel", headers=customer.headers)).status_code == 200
     assert await stock_of(client, admin, product["id"]) == 4
+
+
+@pytest.mark.parametrize("status", ["pending", "paid"])
+@pytest.mark.parametrize("via", ["cancel", "status"])
+async def test_cancel_restocks_exactly_onto_a_stock_set_to_the_maximum_meanwhile(client, admin, customer, status, via):
+    """Stock may be set to at most MAX_STOCK; the units of an order cancelled afterwards still come back, all."""
+    product, order = await _order_in(client, admin, customer, status, stock=MAX_STOCK, quantity=1000)
+    response = await client.patch(f"/products/{product['id']}", json={"stock": MAX_STOCK}, headers=admin.headers)
+    assert response.status_code == 200
+    if via == "cancel":
+        response = await client.post(f"/orders/{order['id']}/cancel", headers=customer.headers)
+    else:
+        response = await _set_status(client, admin, order["id"], "cancelled")
+    assert response.status_code == 200, response.text
+    assert await stock_of(client, admin, product["id"]) == MAX_STOCK + 1000
 
 
 async def test_someone_elses_order_is_404_everywhere(client, admin, customer, register):

@@ -157,3 +157,15 @@ async def test_an_optional_token_that_is_sent_must_be_valid(client: AsyncClient,
         response = await call(client, route, {"Authorization": f"Bearer {token}"})
         assert_problem(response, 401)
         assert response.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("route", sorted(PUBLIC | SIGNED_IN | ADMIN_ONLY))
+async def test_no_redirect_is_built_from_the_host_header(client: AsyncClient, customer: Account, route: str) -> None:
+    """A path with a slash too many (or a mount's path without its slash) is a 404, never a 307 to the `Host`."""
+    method, template = route.split(" ", 1)
+    path = re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), template)
+    path = path if method == "MOUNT" else f"{path}/"
+    headers = {"Host": "evil.example", "Authorization": f"Bearer {customer.access_token}"}
+    response = await client.request("GET" if method == "MOUNT" else method, path, headers=headers)
+    assert "location" not in response.headers
+    assert_problem(response, 404)

@@ -16,7 +16,7 @@ from app.core.security import TokenCodec, resolve_signing_key
 from app.db.connect import async_url, sync_url
 from tests.conftest import ROOT
 
-GOOD_KEY = "k" * 16 + uuid.uuid4().hex  # 48 bytes
+GOOD_KEY = "0123456789abcdef-" + uuid.uuid4().hex  # 49 bytes, at least 17 distinct characters
 
 
 def settings(**values) -> Settings:
@@ -35,8 +35,11 @@ def settings(**values) -> Settings:
         ("change-me", "JWT_SECRET_KEY is an example value"),
         ("Replace-With-At-Least-32-Random-Bytes", "JWT_SECRET_KEY is an example value"),
         ("secret", "JWT_SECRET_KEY is an example value"),
+        ("a" * 32, "JWT_SECRET_KEY must have at least 16 distinct characters"),
+        ("changeme" * 4, "JWT_SECRET_KEY must have at least 16 distinct characters"),
+        ("0123456789abcde" * 3, "JWT_SECRET_KEY must have at least 16 distinct characters"),
     ],
-    ids=["missing", "empty", "31-bytes", "example", "example-any-case", "secret"],
+    ids=["missing", "empty", "31-bytes", "example", "example-any-case", "secret", "one-letter", "repeated", "15-kinds"],
 )
 def test_production_refuses_a_weak_key(key, message):
     with pytest.raises(ValidationError) as caught:
@@ -49,8 +52,8 @@ def test_production_refuses_a_weak_key(key, message):
 
 def test_production_accepts_a_strong_key():
     assert settings(environment="production", jwt_secret_key=GOOD_KEY).jwt_secret_key.get_secret_value() == GOOD_KEY
-    # The rule counts bytes: 11 three-byte characters are 33 bytes.
-    settings(environment="production", jwt_secret_key="\u20ac" * 11)
+    # The rule counts bytes: 16 different three-byte characters are 48 bytes.
+    settings(environment="production", jwt_secret_key="".join(chr(0x20AC + i) for i in range(16)))
 
 
 @pytest.mark.parametrize("environment", ["development", "test"])
@@ -70,9 +73,33 @@ def test_production_start_up_stops_with_a_clear_message_that_leaks_nothing():
         [sys.executable, "-c", "import app.main"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode != 0
-    assert "JWT_SECRET_KEY must be at least 32 bytes" in result.stderr
+    assert result.stderr.strip() == "Invalid settings: JWT_SECRET_KEY must be at least 32 bytes"
     for secret in ("real-but-short-key", "db-pass-123", "bootstrap-pass-456"):
         assert secret not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("environ", "line"),
+    [
+        (
+            {"JWT_SECRET_KEY": "a" * 32},
+            "Invalid settings: JWT_SECRET_KEY must have at least 16 distinct characters; generate a random key",
+        ),
+        (
+            {"JWT_SECRET_KEY": GOOD_KEY, "DATABASE_POOL_SIZE": "many"},
+            "Invalid settings: DATABASE_POOL_SIZE: Input should be a valid integer, unable to parse string as an "
+            "integer",
+        ),
+    ],
+    ids=["low-variety-key", "not-a-number"],
+)
+def test_a_refused_setting_stops_start_up_with_one_line_and_no_traceback(environ, line):
+    env = {**os.environ, "ENVIRONMENT": "production", **environ}
+    result = subprocess.run(
+        [sys.executable, "-c", "import app.main"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == line
 
 
 def test_importing_the_app_builds_nothing(tmp_path):

@@ -25,7 +25,7 @@ def instances() -> Iterator[tuple[httpx.Client, httpx.Client]]:
     command.upgrade(alembic_config(url), "head")
     env = {
         "ENVIRONMENT": "production",
-        "JWT_SECRET_KEY": "instances-test-key-" + "z" * 32,
+        "JWT_SECRET_KEY": "instances-test-key-0123456789abcdefghijklmnop",
         "DATABASE_URL": url,
         "REDIS_URL": REDIS_URL,
         "LOGIN_MAX_FAILED_ATTEMPTS": "4",

@@ -153,3 +153,23 @@ async def test_parallel_guesses_cannot_outrun_the_limit(http):
     guesses = await asyncio.gather(*(attempt(http, address, f"guess-{n}") for n in range(10)))
     statuses = sorted(response.status_code for response in guesses)
     assert statuses == [401] * MAX_FAILURES + [429] * (10 - MAX_FAILURES)
+
+
+async def test_a_wrong_current_password_counts_like_a_failed_login(http):
+    address = await registered(http)
+    session = await attempt(http, address, "the-right-password")
+    headers = {"Authorization": f"Bearer {session.json()['access_token']}"}
+
+    async def change(current: str):
+        body = {"current_password": current, "new_password": "a-new-password"}
+        return await http.post("/users/me/password", json=body, headers=headers)
+
+    for _ in range(MAX_FAILURES):
+        assert_problem(await change("wrong-password"), 400)
+    # Past the limit, even the right password is refused, here and at login, until the window passes.
+    retry_after = assert_locked(await change("the-right-password"))
+    assert_locked(await attempt(http, address, "the-right-password"))
+
+    await asyncio.sleep(retry_after)
+    assert (await change("the-right-password")).status_code == 204
+    assert (await attempt(http, address, "a-new-password")).status_code == 200

@@ -87,6 +87,22 @@ async def test_expired_token_is_refused(client, customer, signing_key):
 
 
 @pytest.mark.parametrize(
+    "changes",
+    [
+        {"exp": 10**20},
+        {"exp": 1e300},
+        {"exp": 2**63},
+        {"iat": -(10**20)},
+        {"nbf": -(10**20)},
+        {"exp": 10**20, "iat": 0},
+    ],
+    ids=["exp-1e20", "exp-float", "exp-2-63", "iat-far-past", "nbf-far-past", "exp-and-iat"],
+)
+async def test_out_of_range_claims_signed_with_the_real_key_are_refused(client, customer, signing_key, changes):
+    await assert_rejected(client, sign(claims_of(customer) | changes, signing_key))
+
+
+@pytest.mark.parametrize(
     "header",
     [{"kid": "1"}, {"jku": "https://evil.example/keys.json"}, {"x5u": "https://evil.example/cert.pem"}],
     ids=["kid", "jku", "x5u"],

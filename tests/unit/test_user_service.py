@@ -11,7 +11,7 @@ from app.models import LoginSession, Role, User
 from app.schemas.user import PasswordUpdate, ProfileUpdate, UserDelete, UserUpdate
 from app.services.caller import Caller
 from app.services.user_service import UserService
-from tests.unit.fakes import FakeHasher, FakeReadSide, FakeUnitOfWork, caller, make_user
+from tests.unit.fakes import FakeHasher, FakeReadSide, FakeThrottle, FakeUnitOfWork, caller, make_user
 
 
 def open_session(uow: FakeUnitOfWork, user) -> LoginSession:
@@ -24,7 +24,11 @@ def open_session(uow: FakeUnitOfWork, user) -> LoginSession:
 def _users(uow: FakeUnitOfWork, hasher: FakeHasher | None = None) -> UserService:
     """The service over these fakes; the same unit of work is entered for every transaction."""
     return UserService(
-        lambda: uow, FakeReadSide(uow.store), hasher=hasher or FakeHasher(uow), cursors=CursorCodec(b"unit")
+        lambda: uow,
+        FakeReadSide(uow.store),
+        hasher=hasher or FakeHasher(uow),
+        cursors=CursorCodec(b"unit"),
+        throttle=FakeThrottle(),
     )
 
 
