@@ -102,7 +102,7 @@ async def test_an_options_request_that_is_not_a_preflight_is_still_405(cors_app:
         with_origin = await client.options("/users/me", headers={"Origin": LISTED})
     for response in (plain, with_origin):
         assert_problem(response, 405)
-        assert response.headers["allow"] == "GET, PATCH"
+        assert response.headers["allow"] == "GET, PATCH, DELETE"
     assert with_origin.headers["access-control-allow-origin"] == LISTED
 
 
