@@ -22,6 +22,7 @@ from app.db.session import create_engine, create_session_factory
 from app.queries.read_side import SqlReadSide
 from app.services.analytics_service import AnalyticsService
 from app.services.auth_service import AuthService
+from app.services.maintenance_service import MaintenanceService
 from app.services.order_service import OrderService
 from app.services.order_status_service import OrderStatusService
 from app.services.ports import Hasher, ReadSide, Throttle, UnitOfWorkFactory
@@ -38,6 +39,7 @@ class Services:
     orders: OrderService
     order_status: OrderStatusService
     analytics: AnalyticsService
+    maintenance: MaintenanceService
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,4 +145,5 @@ def _services(
         ),
         order_status=OrderStatusService(uow),
         analytics=AnalyticsService(reads),
+        maintenance=MaintenanceService(uow),
     )

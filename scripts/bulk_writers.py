@@ -25,7 +25,7 @@ from scripts.bulk_seed import (
 
 _PG_TYPES = {
     "users": ["uuid", "text", "text", "text", "text", "bool", "timestamptz", "timestamptz"],
-    "products": ["uuid", "text", "text", "text", "int8", "int4", "bool", "timestamptz", "timestamptz"],
+    "products": ["uuid", "text", "text", "text", "int8", "int8", "bool", "timestamptz", "timestamptz"],
     "orders": ["uuid", "uuid", "text", "text", "int8", "timestamptz", "timestamptz"],
     "order_items": ["uuid", "uuid", "int4", "uuid", "text", "text", "int8", "int4", "int8"],
     "order_status_changes": ["uuid", "uuid", "text", "text", "timestamptz", "uuid"],

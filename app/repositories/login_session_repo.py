@@ -61,3 +61,28 @@ class LoginSessionRepository:
         await self._session.execute(
             delete(LoginSession).where(LoginSession.user_id == user_id).execution_options(synchronize_session=False)
         )
+
+    async def delete_expired(self, *, now: datetime, limit: int) -> int:
+        """Delete up to `limit` login sessions past their end, with their refresh tokens; returns how many sessions.
+
+        Such a session can no longer be refreshed, and its access tokens outlived none of it. SKIP LOCKED
+        (PostgreSQL) lets concurrent cleaners take different sessions; SQLite has a single writer and ignores it.
+        """
+        batch = list(
+            await self._session.scalars(
+                select(LoginSession.id)
+                .where(LoginSession.expires_at <= now)
+                .order_by(LoginSession.expires_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if not batch:
+            return 0
+        await self._session.execute(
+            delete(RefreshToken).where(RefreshToken.session_id.in_(batch)).execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(
+            delete(LoginSession).where(LoginSession.id.in_(batch)).execution_options(synchronize_session=False)
+        )
+        return rowcount(result)

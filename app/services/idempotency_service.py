@@ -109,11 +109,3 @@ async def release(uow: UnitOfWork, claim: Claim) -> None:
     async with uow:
         await uow.idempotency.release(user_id=claim.user_id, key=claim.key, claimed_at=claim.claimed_at)
         await uow.commit()
-
-
-async def purge_expired(uow: UnitOfWork, *, now: datetime | None = None, limit: int = 1000) -> int:
-    """Delete up to `limit` expired keys; returns how many. Call until it returns less than `limit`."""
-    async with uow:
-        deleted = await uow.idempotency.delete_expired(now=now or datetime.now(UTC), limit=limit)
-        await uow.commit()
-    return deleted

@@ -213,7 +213,7 @@ async def test_purge_deletes_expired_keys_in_batches(app, client, admin, custome
         )
     later = now + timedelta(hours=2, minutes=30)
 
-    assert await idempotency_service.purge_expired(_uow(app), now=later, limit=2) == 2
-    assert await idempotency_service.purge_expired(_uow(app), now=later, limit=2) == 1
-    assert await idempotency_service.purge_expired(_uow(app), now=later, limit=2) == 0
+    maintenance = app.state.container.services.maintenance
+    assert (await maintenance.purge_expired(now=later, batch_size=2))["idempotency_keys"] == 3
+    assert (await maintenance.purge_expired(now=later, batch_size=2))["idempotency_keys"] == 0
     assert [row.key for row in await _keys(app)] == ["k3", "k4"]

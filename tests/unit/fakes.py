@@ -122,6 +122,14 @@ class FakeLoginSessionRepository:
             for token_id in [key for key, token in self.tokens.items() if token.session_id == session_id]:
                 del self.tokens[token_id]
 
+    async def delete_expired(self, *, now: datetime, limit: int) -> int:
+        expired = sorted((row for row in self.rows.values() if row.expires_at <= now), key=lambda row: row.expires_at)
+        for row in expired[:limit]:
+            del self.rows[row.id]
+            for token_id in [t.id for t in self.tokens.values() if t.session_id == row.id]:
+                del self.tokens[token_id]
+        return len(expired[:limit])
+
     def of_user(self, user_id: uuid.UUID) -> list[LoginSession]:
         return [login_session for login_session in self.rows.values() if login_session.user_id == user_id]
 
