@@ -79,12 +79,19 @@ class UserService:
         return user
 
     async def update_user(self, caller: Caller, user_id: uuid.UUID, data: UserUpdate) -> UserRead:
-        """Change a user's name, role or status; an admin can neither demote nor deactivate themself."""
+        """Change a user's name, role or status; an admin can neither demote nor deactivate themself.
+
+        As for erasure, the acting admin's own role and status are checked under the admins' locks, in the writing
+        transaction: of two admins demoting or deactivating each other at once, the second finds it is no longer an
+        active admin (its token passed the check on the way in, before the first committed).
+        """
         changes = data.model_dump(exclude_unset=True)
         demoting = changes.get("role") not in (None, Role.ADMIN) or changes.get("is_active") is False
         if user_id == caller.id and demoting:
             raise ConflictError("Admins cannot demote or deactivate themselves.")
         async with self._uow() as uow:
+            if caller.id not in await uow.users.lock_active_admins():
+                raise PermissionDeniedError("This action needs an active admin.")
             user = await _get(uow, user_id, for_update=True)
             if user.erased_at is not None:
                 raise ConflictError("The account was erased; it cannot change any more.")

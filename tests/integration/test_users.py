@@ -1,5 +1,6 @@
 """/users/me, password change and the admin's account management, through the public API."""
 
+import asyncio
 import uuid
 
 import pytest
@@ -246,6 +247,27 @@ async def test_admin_cannot_demote_or_deactivate_themself(client, admin, body):
     assert_problem(await client.patch(f"/users/{admin.id}", json=body, headers=admin.headers), 409)
     me = (await client.get("/users/me", headers=admin.headers)).json()
     assert (me["role"], me["is_active"]) == ("admin", True)
+
+
+@pytest.mark.parametrize("body", [{"role": "customer"}, {"is_active": False}], ids=["demote", "deactivate"])
+async def test_two_admins_turning_on_each_other_at_once_leave_one_admin(client, admin, register, body):
+    """Both pass the admin check on the way in; the writing transactions lock the active admins in id order and
+    check the acting admin again, so the second sees the first's outcome (403, or 401) instead of both winning."""
+    for _ in range(5):
+        first, second = await register(), await register()
+        for account in (first, second):
+            promoted = await client.patch(f"/users/{account.id}", json={"role": "admin"}, headers=admin.headers)
+            assert promoted.status_code == 200
+
+        responses = await asyncio.gather(
+            client.patch(f"/users/{second.id}", json=body, headers=first.headers),
+            client.patch(f"/users/{first.id}", json=body, headers=second.headers),
+        )
+
+        assert sorted(r.status_code for r in responses)[0] == 200, [r.text for r in responses]
+        assert sorted(r.status_code for r in responses)[1] in {401, 403}, [r.text for r in responses]
+        left = [(await client.get(f"/users/{a.id}", headers=admin.headers)).json() for a in (first, second)]
+        assert [u["role"] == "admin" and u["is_active"] for u in left].count(True) == 1, left
 
 
 async def test_admin_may_rename_themself(client, admin):

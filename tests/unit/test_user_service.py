@@ -134,7 +134,20 @@ async def test_deactivating_a_user_revokes_their_sessions(uow, admin):
     assert all(s.revoked_reason == "deactivated" for s in sessions)
     assert uow.login_sessions.rows[admin_session.session_id].revoked_at is None
     assert uow.commits == 1
-    assert uow.users.locked == [user.id]
+    assert uow.users.locked == [admin.id, user.id]  # the active admins, then the account changed
+
+
+@pytest.mark.parametrize("change", [{"role": Role.CUSTOMER}, {"is_active": False}], ids=["demoted", "deactivated"])
+async def test_an_admin_changed_since_their_token_was_checked_changes_nothing(uow, admin, change):
+    """The caller passed the admin check on the way in; the transaction that writes checks again."""
+    principal = principal_of(uow, admin)
+    other = make_user(uow, email="other-admin@example.com", role=Role.ADMIN)
+    for name, value in change.items():
+        setattr(admin, name, value)
+    with pytest.raises(PermissionDeniedError):
+        await _users(uow).update_user(principal, other.id, UserUpdate(role=Role.CUSTOMER))
+    assert other.role == Role.ADMIN
+    assert not uow.committed
 
 
 async def test_admin_update_leaves_omitted_fields_alone(uow, admin):
