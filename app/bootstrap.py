@@ -24,6 +24,7 @@ from app.services.analytics_service import AnalyticsService
 from app.services.auth_service import AuthService
 from app.services.order_service import OrderService
 from app.services.order_status_service import OrderStatusService
+from app.services.outbox import Outbox
 from app.services.ports import Hasher, ReadSide, Throttle, UnitOfWorkFactory
 from app.services.product_service import ProductService
 from app.services.unit_of_work import SqlAlchemyUnitOfWork
@@ -130,8 +131,9 @@ def _services(
     throttle: Throttle,
     cursors: CursorCodec,
 ) -> Services:
+    outbox = Outbox(events=settings.events_url is not None, mail=settings.smtp_host is not None or settings.mail_to_log)
     return Services(
-        auth=AuthService(uow, reads, hasher=hasher, tokens=tokens, throttle=throttle),
+        auth=AuthService(uow, reads, hasher=hasher, tokens=tokens, throttle=throttle, outbox=outbox),
         users=UserService(uow, reads, hasher=hasher, cursors=cursors, throttle=throttle),
         products=ProductService(uow, reads, currency=settings.currency, cursors=cursors),
         orders=OrderService(
@@ -140,7 +142,8 @@ def _services(
             currency=settings.currency,
             key_ttl=timedelta(hours=settings.idempotency_key_ttl_hours),
             cursors=cursors,
+            outbox=outbox,
         ),
-        order_status=OrderStatusService(uow),
+        order_status=OrderStatusService(uow, outbox=outbox),
         analytics=AnalyticsService(reads),
     )
