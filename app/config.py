@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(default=0.2, gt=0, le=10)
     outbox_max_backoff_seconds: float = Field(default=30.0, ge=1, le=3600)
     outbox_retention_days: int = Field(default=7, ge=1)
+    # How long a claimed row stays with the relay that claimed it; a relay that died gives its rows up after it.
+    outbox_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -120,7 +120,7 @@ class OutboxRepository:
             .group_by(OutboxMessage.subject)
         )
         blocked_from: dict[uuid.UUID, int] = defaultdict(lambda: last + 1)
-        blocked_from.update({subject: position for subject, position in earlier.tuples()})
+        blocked_from.update({subject: position for subject, position in earlier.all()})
         return [row for row in candidates if row.position < blocked_from[row.subject]]
 
     async def mark_sent(self, positions: Sequence[int], *, now: datetime, scrub: bool = False) -> None:

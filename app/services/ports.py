@@ -238,3 +238,18 @@ class Throttle(Protocol):
     async def acquire(self, email: str) -> int | None: ...
 
     async def reset(self, email: str) -> None: ...
+
+
+# --- the outbox's channels ------------------------------------------------------------------------
+
+
+class EventPublisher(Protocol):
+    """The broker (app/core/amqp.py `AmqpPublisher`): returns once the message is confirmed, else raises."""
+
+    async def publish(self, *, message_id: str, routing_key: str, body: bytes, time: datetime) -> None: ...
+
+
+class Mailer(Protocol):
+    """The mail server (app/core/mail.py): returns once the mail was accepted, else raises."""
+
+    async def send(self, *, to: str, subject: str, text: str, message_id: str, recipient_ref: str) -> None: ...
