@@ -5,7 +5,7 @@ import logging
 from datetime import datetime
 
 import aio_pika
-from aio_pika.abc import AbstractConnection, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from pamqp.commands import Basic
 
 logger = logging.getLogger("app.events")
@@ -26,6 +26,7 @@ class AmqpPublisher:
         self._timeout = timeout_seconds
         self._connection: AbstractConnection | None = None
         self._exchange: AbstractExchange | None = None
+        self._channel: AbstractChannel | None = None
         self._lock = asyncio.Lock()
 
     async def publish(self, *, message_id: str, routing_key: str, body: bytes, time: datetime) -> None:
@@ -49,9 +50,15 @@ class AmqpPublisher:
             raise BrokerError(f"not confirmed: {type(confirm).__name__}")
 
     async def check(self) -> bool:
-        """Whether the broker answers now (readiness)."""
+        """Whether the broker answers now (readiness): a round trip on the connection, opened if need be."""
         try:
             await self._open()
+            channel = self._channel
+            if channel is None:
+                return False
+            await channel.declare_exchange(
+                self._exchange_name, aio_pika.ExchangeType.TOPIC, passive=True, timeout=self._timeout
+            )
         except Exception:  # noqa: BLE001 - unreachable is the answer
             await self.close()
             return False
@@ -71,7 +78,7 @@ class AmqpPublisher:
             except BaseException:
                 await connection.close()
                 raise
-            self._connection, self._exchange = connection, exchange
+            self._connection, self._channel, self._exchange = connection, channel, exchange
             logger.info("connected to the event broker")
             return exchange
 
@@ -80,7 +87,7 @@ class AmqpPublisher:
             await self._close_unlocked()
 
     async def _close_unlocked(self) -> None:
-        connection, self._connection, self._exchange = self._connection, None, None
+        connection, self._connection, self._channel, self._exchange = self._connection, None, None, None
         if connection is not None and not connection.is_closed:
             try:
                 await asyncio.wait_for(connection.close(), self._timeout)

@@ -152,3 +152,28 @@ async def test_a_broker_outage_delays_events_and_loses_none(app_factory, databas
     assert per_order == {order_id: [1] if order_id == first["id"] else [1, 2] for order_id in order_ids}
     assert len({event["id"] for event in consumer.events}) == 21
     print(f"backlog of 20 events drained {drained:.2f} s after the broker came back")
+
+
+async def test_readiness_reports_an_unreachable_broker_as_degraded(app_factory, database, proxy):
+    shop = events_app(app_factory, database, via_proxy(AMQP_URL or "", proxy.port))
+    async with http_client(shop) as shop_client:
+        up = await shop_client.get("/health/ready")
+        proxy.cut()
+        down = await shop_client.get("/health/ready")
+    assert (up.status_code, up.json()) == (200, {"status": "ok", "checks": {"database": "ok", "broker": "ok"}})
+    assert (down.status_code, down.json()) == (
+        200,
+        {"status": "degraded", "checks": {"database": "ok", "broker": "degraded"}},
+    )
+
+
+async def test_metrics_show_the_outbox_backlog(app_factory, database, client, admin, customer, proxy):
+    shop = events_app(app_factory, database, via_proxy(AMQP_URL or "", proxy.port))
+    product = await make_product(client, admin, stock=5)
+    proxy.cut()
+    async with http_client(shop) as shop_client:
+        await place_ok(shop_client, customer, (product["id"], 1))
+        metrics = (await shop_client.get("/metrics")).text
+    assert "outbox_backlog_messages 1.0" in metrics
+    age = float(next(line.split()[1] for line in metrics.splitlines() if line.startswith("outbox_oldest_message_age")))
+    assert 0 < age < 10
