@@ -3,6 +3,7 @@
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -105,3 +106,25 @@ async def test_development_without_a_mail_server_writes_the_mail_to_the_log(
     [record] = handler.records
     assert order["id"] in record.mail_subject and record.mail_to_user == customer.id
     assert customer.email not in record.getMessage() + str(record.__dict__)
+
+
+async def test_production_without_a_mail_server_warns_at_start_up_and_keeps_no_mail(
+    app_factory, database, client, admin, customer
+):
+    key = "k" * 16 + uuid.uuid4().hex
+    shop = app_factory(make_settings(database, environment="production", jwt_secret_key=key))
+    product = await make_product(client, admin, stock=5)
+    handler, app_log = Records(), logging.getLogger("app")
+    app_log.addHandler(handler)
+    try:
+        async with shop.router.lifespan_context(shop):
+            assert shop.state.container.relay is None
+    finally:
+        app_log.removeHandler(handler)
+    assert any("SMTP_HOST is not set" in record.getMessage() for record in handler.records)
+    async with http_client(shop) as shop_client:
+        login = await shop_client.post("/auth/login", data={"username": customer.email, "password": customer.password})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        body = {"items": [{"product_id": product["id"], "quantity": 1}]}
+        assert (await shop_client.post("/orders", json=body, headers=headers)).status_code == 201
+    assert await mail_rows(shop) == []
