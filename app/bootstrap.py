@@ -7,11 +7,13 @@ at `start()`, the write engine on its first use, and `close()` releases all of i
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings, get_settings
+from app.core.amqp import AmqpPublisher
+from app.core.mail import LogMailer, SmtpMailer
 from app.core.metrics import ScrapeGauge
 from app.core.pagination import CursorCodec
 from app.core.rate_limit import LoginThrottle
@@ -19,13 +21,16 @@ from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
 from app.db.probe import SchemaVersions, create_probe_engine, schema_revisions, shipped_schema
 from app.db.reader import Reader, create_reader
 from app.db.session import create_engine, create_session_factory
+from app.models import OutboxKind
 from app.queries.read_side import SqlReadSide
 from app.services.analytics_service import AnalyticsService
 from app.services.auth_service import AuthService
 from app.services.maintenance_service import MaintenanceService
 from app.services.order_service import OrderService
 from app.services.order_status_service import OrderStatusService
-from app.services.ports import Hasher, ReadSide, Throttle, UnitOfWorkFactory
+from app.services.outbox import Outbox
+from app.services.outbox_relay import OutboxRelay, read_backlog
+from app.services.ports import EventPublisher, Hasher, Mailer, ReadSide, Throttle, UnitOfWorkFactory
 from app.services.product_service import ProductService
 from app.services.unit_of_work import SqlAlchemyUnitOfWork
 from app.services.user_service import UserService
@@ -55,6 +60,9 @@ class Container:
     services: Services
     probe_engine: AsyncEngine
     schema: SchemaVersions
+    # The outbox relay, when there is a channel to send to (EVENTS_URL, a mail server, or the development log).
+    relay: OutboxRelay | None
+    publisher: AmqpPublisher | None
     scrape_gauges: tuple[ScrapeGauge, ...] = ()
 
     def unit_of_work(self) -> SqlAlchemyUnitOfWork:
@@ -68,6 +76,8 @@ class Container:
         return await schema_revisions(self.probe_engine)
 
     async def close(self) -> None:
+        if self.publisher is not None:
+            await self.publisher.close()
         await self.reader.close()
         await self.engine.dispose()
         await self.probe_engine.dispose()
@@ -75,7 +85,12 @@ class Container:
 
 
 def bootstrap(
-    settings: Settings | None = None, *, hasher: Hasher | None = None, throttle: Throttle | None = None
+    settings: Settings | None = None,
+    *,
+    hasher: Hasher | None = None,
+    throttle: Throttle | None = None,
+    publisher: EventPublisher | None = None,
+    mailer: Mailer | None = None,
 ) -> Container:
     """The whole object graph for these settings (the environment's by default)."""
     settings = settings or get_settings()
@@ -91,8 +106,12 @@ def bootstrap(
         window_seconds=settings.login_lockout_seconds,
         redis_url=settings.redis_url,
     )
+    amqp = AmqpPublisher(settings.events_url) if settings.events_url and publisher is None else None
+    relay = _relay(settings, lambda: SqlAlchemyUnitOfWork(session_factory), publisher or amqp, mailer)
+    channels = relay.channels if relay is not None else []
     services = _services(
         settings,
+        Outbox(events=OutboxKind.EVENT in channels, mail=OutboxKind.MAIL in channels),
         lambda: SqlAlchemyUnitOfWork(session_factory),
         reads,
         hasher=hasher or password_hasher,
@@ -112,18 +131,59 @@ def bootstrap(
         services=services,
         probe_engine=create_probe_engine(settings),
         schema=shipped_schema(),
-        scrape_gauges=_scrape_gauges(),
+        scrape_gauges=_scrape_gauges(lambda: SqlAlchemyUnitOfWork(session_factory)),
+        relay=relay,
+        publisher=amqp,
     )
 
 
-def _scrape_gauges() -> tuple[ScrapeGauge, ...]:
-    """The instance's gauges read from shared state when /metrics is scraped, one line each, e.g.
-    `ScrapeGauge("outbox_backlog", "Events waiting in the outbox.", outbox.count_pending)`."""
-    return ()
+def _relay(
+    settings: Settings, uow: UnitOfWorkFactory, publisher: EventPublisher | None, mailer: Mailer | None
+) -> OutboxRelay | None:
+    if mailer is None and settings.smtp_host is not None:
+        mailer = SmtpMailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.email_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            starttls=settings.smtp_starttls,
+        )
+    elif mailer is None and settings.mail_to_log:
+        mailer = LogMailer()
+    if publisher is None and mailer is None:
+        return None
+    return OutboxRelay(
+        uow,
+        publisher=publisher,
+        mailer=mailer,
+        poll_seconds=settings.outbox_poll_seconds,
+        max_backoff_seconds=settings.outbox_max_backoff_seconds,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+    )
+
+
+def _scrape_gauges(uow: UnitOfWorkFactory) -> tuple[ScrapeGauge, ...]:
+    """The instance's gauges read from shared state when /metrics is scraped, one line each."""
+
+    async def pending() -> float:
+        return float((await read_backlog(uow)).pending)
+
+    async def oldest_age() -> float:
+        oldest = (await read_backlog(uow)).oldest
+        return max((datetime.now(UTC) - oldest).total_seconds(), 0.0) if oldest else 0.0
+
+    return (
+        ScrapeGauge("outbox_backlog_messages", "Outbox messages (events and mails) not sent yet.", pending),
+        ScrapeGauge(
+            "outbox_oldest_message_age_seconds", "Age of the oldest outbox message not sent yet; 0 if none.", oldest_age
+        ),
+    )
 
 
 def _services(
     settings: Settings,
+    outbox: Outbox,
     uow: UnitOfWorkFactory,
     reads: ReadSide,
     *,
@@ -133,7 +193,7 @@ def _services(
     cursors: CursorCodec,
 ) -> Services:
     return Services(
-        auth=AuthService(uow, reads, hasher=hasher, tokens=tokens, throttle=throttle),
+        auth=AuthService(uow, reads, hasher=hasher, tokens=tokens, throttle=throttle, outbox=outbox),
         users=UserService(uow, reads, hasher=hasher, cursors=cursors, throttle=throttle),
         products=ProductService(uow, reads, currency=settings.currency, cursors=cursors),
         orders=OrderService(
@@ -142,8 +202,9 @@ def _services(
             currency=settings.currency,
             key_ttl=timedelta(hours=settings.idempotency_key_ttl_hours),
             cursors=cursors,
+            outbox=outbox,
         ),
-        order_status=OrderStatusService(uow),
+        order_status=OrderStatusService(uow, outbox=outbox),
         analytics=AnalyticsService(reads),
         maintenance=MaintenanceService(uow),
     )

@@ -62,6 +62,22 @@ class Settings(BaseSettings):
 
     # When set, GET /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (per-route counts reveal volumes).
     metrics_token: SecretStr | None = None
+    # Domain events to RabbitMQ (amqp://user:password@host:5672/vhost); none: nothing is published.
+    events_url: str | None = None
+    # Outgoing mail. Without SMTP_HOST, development writes mails to the log and production sends none.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    email_from: str = "shop@localhost"
+    # The relay: how often an idle relay looks for new rows, the longest wait between two attempts at a message,
+    # and how long sent rows are kept before the maintenance command deletes them.
+    outbox_poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    outbox_max_backoff_seconds: float = Field(default=30.0, ge=1, le=3600)
+    outbox_retention_days: int = Field(default=7, ge=1)
+    # How long a claimed row stays with the relay that claimed it; a relay that died gives its rows up after it.
+    outbox_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -73,7 +89,16 @@ class Settings(BaseSettings):
     password_hash_threads: int = Field(default=2, ge=1, le=64)
 
     @field_validator(
-        "jwt_secret_key", "first_admin_email", "first_admin_password", "redis_url", "metrics_token", mode="before"
+        "jwt_secret_key",
+        "first_admin_email",
+        "first_admin_password",
+        "redis_url",
+        "metrics_token",
+        "events_url",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -91,6 +116,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"CORS_ORIGINS: {origin!r} is not an origin like https://shop.example.com:8443")
         # Browsers send the host in lower case and leave the scheme's default port out: compare in that form.
         return tuple(o.lower().removesuffix(":443" if o.startswith("https") else ":80") for o in value)
+
+    @property
+    def mail_to_log(self) -> bool:
+        """No mail server, in development: mails are written to the log instead."""
+        return self.smtp_host is None and self.environment == "development"
 
     @model_validator(mode="after")
     def _refuse_weak_production_key(self) -> "Settings":

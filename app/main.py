@@ -6,6 +6,8 @@ Turns a configuration into a running ASGI application.
 either way the object graph (app/bootstrap.py) is built when the server starts, not when the module is imported.
 """
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +26,7 @@ from app.core.errors import register_error_handlers
 from app.core.logging import configure_logging
 from app.core.metrics import forget_this_process
 from app.core.middleware import RequestEnvelopeMiddleware
+from app.services.outbox_relay import OutboxRelay
 
 logger = logging.getLogger("app")
 ROUTERS = (auth, users, products, orders, analytics, ops)
@@ -66,15 +69,35 @@ def _lifespan(given: Container | None, settings: Settings) -> Callable[[FastAPI]
         container = given or bootstrap(settings)
         app.state.container = container
         await container.start()
+        _warn_without_mail(settings)
+        relay = asyncio.create_task(container.relay.run(), name="outbox-relay") if container.relay else None
         _settle_garbage_collector()
         logger.info("started", extra={"environment": settings.environment})
         yield
+        if relay is not None and container.relay is not None:
+            await _stop_relay(container.relay, relay)
         if given is None:
             await container.close()
             forget_this_process()
         logger.info("stopped; database pool closed")
 
     return lifespan
+
+
+async def _stop_relay(relay: OutboxRelay, task: "asyncio.Task[None]", grace_seconds: float = 10.0) -> None:
+    """Let the pass in progress record what it sent (else those messages go out again after their lease)."""
+    relay.stop()
+    try:
+        await asyncio.wait_for(asyncio.shield(task), grace_seconds)
+    except TimeoutError:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _warn_without_mail(settings: Settings) -> None:
+    if settings.environment == "production" and settings.smtp_host is None:
+        logger.warning("SMTP_HOST is not set: no mail is sent (order confirmations, password resets)")
 
 
 def _settle_garbage_collector() -> None:

@@ -34,6 +34,7 @@ from app.models import Base
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
+AMQP_URL = os.environ.get("TEST_AMQP_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
 
 

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from app.core.amqp import AmqpPublisher
 from app.core.rate_limit import LoginThrottle
 
 logger = logging.getLogger("app.health")
@@ -23,12 +24,16 @@ async def readiness(
     schema_revisions: Callable[[], Awaitable[frozenset[str]]],
     is_outdated: Callable[[frozenset[str]], bool],
     throttle: LoginThrottle,
+    broker: AmqpPublisher | None = None,
 ) -> dict[str, str]:
     """`schema_revisions` reads the database's migration revisions; `is_outdated` judges them against the code."""
     checks = {"database": await _database(schema_revisions, is_outdated)}
     redis = await _with_timeout(throttle.check_shared_storage())
     if redis is not None:
         checks["redis"] = "ok" if redis else "degraded"
+    if broker is not None:
+        # Events wait in the outbox while the broker is away: the service still serves.
+        checks["broker"] = "ok" if await _with_timeout(broker.check()) else "degraded"
     return checks
 
 

@@ -8,6 +8,7 @@ from app.models.base import Base
 from app.models.idempotency import IdempotencyKey, IdempotencyState
 from app.models.login_session import LoginSession, RefreshToken
 from app.models.order import Order, OrderItem, OrderStatus, OrderStatusChange
+from app.models.outbox import OutboxKind, OutboxMessage
 from app.models.password_reset import PasswordResetToken
 from app.models.product import Product
 from app.models.user import Role, User
@@ -21,6 +22,8 @@ __all__ = [
     "OrderItem",
     "OrderStatus",
     "OrderStatusChange",
+    "OutboxKind",
+    "OutboxMessage",
     "PasswordResetToken",
     "Product",
     "ProductSalesDaily",

@@ -1,11 +1,12 @@
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Update, insert, select, text, update
+from sqlalchemy import Update, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -13,6 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.models import IdempotencyState, Order, OrderItem, OrderStatus, OrderStatusChange, Product
 from app.repositories.committing import committing
 from app.repositories.idempotency_repo import IdempotencyRepository
+from app.repositories.outbox_repo import NewMessage, OutboxRepository
 from app.repositories.rowcount import rowcount
 
 
@@ -61,8 +63,8 @@ class StoredAnswer:
 # itself, so nothing is held between round trips. The products are locked in id order (two orders sharing
 # products queue instead of deadlocking) and only then checked: still active, priced, named and stocked as the
 # order says. If every line passes (and a claimed idempotency key is still this request's), the stock is taken,
-# the order, its lines and its first history row are inserted and the answer is stored on the key; if one fails,
-# nothing is written. The row locks last as long as this statement runs, and no longer.
+# the order, its lines, its first history row and its outbox messages are inserted and the answer is stored on the
+# key; if one fails, nothing is written. The row locks last as long as this statement runs, and no longer.
 PLACE_IN_ONE_STATEMENT = text(f"""
 WITH line AS (
     SELECT * FROM json_to_recordset(CAST(:lines AS json)) AS l (
@@ -118,6 +120,14 @@ answer AS (
     UPDATE idempotency_keys AS k
     SET state = '{IdempotencyState.COMPLETED.value}', response_status = :answer_status, response_body = :answer_body
     WHERE k.user_id = :user_id AND k.key = :idempotency_key AND (SELECT ok FROM go)
+),
+messages AS (
+    INSERT INTO outbox (id, kind, type, subject, sequence, payload, created_at, attempts, next_attempt_at)
+    SELECT m.id, m.kind, m.type, m.subject, m.sequence, m.payload, :now, 0, :now
+    FROM json_to_recordset(CAST(:messages AS json)) AS m (
+        id uuid, kind varchar, type varchar, subject uuid, sequence integer, payload text
+    )
+    WHERE (SELECT ok FROM go)
 )
 SELECT servable, claimed FROM checked
 """)  # noqa: S608 - the two constants are the repository's own
@@ -129,19 +139,26 @@ class OrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def place(self, order: NewOrder, *, answer: StoredAnswer | None = None) -> Placement:
-        """Take each line's stock and record the order, its lines, its creation and the answer for its idempotency
-        key, unless a line's product is no longer active, priced, named and stocked as the order says (or the
-        key's claim was lost): then nothing is written.
+    async def place(
+        self, order: NewOrder, *, answer: StoredAnswer | None = None, messages: Sequence[NewMessage] = ()
+    ) -> Placement:
+        """Take each line's stock and record the order, its lines, its creation, its outbox `messages` (written
+        at the order's `created_at`) and the answer for its idempotency key, unless a line's product is no longer
+        active, priced, named and stocked as the order says (or the key's claim was lost): then nothing is written.
 
         On PostgreSQL this is one statement outside any transaction, and must be the unit of work's first; on
         SQLite it joins the unit of work's transaction, which already holds the one write lock.
         """
         if self._session.get_bind().dialect.name == "postgresql":
-            return await self._place_in_one_statement(order, answer)
-        return await self._place_under_the_write_lock(order, answer)
+            return await self._place_in_one_statement(order, answer, messages)
+        placement = await self._place_under_the_write_lock(order, answer)
+        if placement is Placement.PLACED:
+            await OutboxRepository(self._session).add(messages)
+        return placement
 
-    async def _place_in_one_statement(self, order: NewOrder, answer: StoredAnswer | None) -> Placement:
+    async def _place_in_one_statement(
+        self, order: NewOrder, answer: StoredAnswer | None, messages: Sequence[NewMessage]
+    ) -> Placement:
         params = {
             # The lines travel as one JSON parameter: cheaper to send than an array per column.
             "lines": json.dumps(_line_rows(order), default=str),
@@ -157,6 +174,7 @@ class OrderRepository:
             "claimed_at": answer.claimed_at if answer else None,
             "answer_status": answer.status if answer else None,
             "answer_body": answer.body if answer else None,
+            "messages": json.dumps([_message_row(message) for message in messages], default=str),
         }
         connection = await self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         async with committing():  # autocommit: the statement commits as it ends
@@ -221,6 +239,22 @@ class OrderRepository:
     async def add_status_change(self, change: OrderStatusChange) -> None:
         self._session.add(change)
         await self._session.flush()
+
+    async def count_changes(self, order_id: uuid.UUID) -> int:
+        """How many changes the order's history holds, its creation included."""
+        query = select(func.count()).select_from(OrderStatusChange).where(OrderStatusChange.order_id == order_id)
+        return int(await self._session.scalar(query) or 0)
+
+
+def _message_row(message: NewMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "kind": message.kind.value,
+        "type": message.type,
+        "subject": message.subject,
+        "sequence": message.sequence,
+        "payload": message.payload,
+    }
 
 
 def _line_rows(order: NewOrder) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from app.models import LoginSession, RefreshToken, Role, User
 from app.schemas.auth import TokenPairRead
 from app.schemas.user import UserCreate, UserRead
 from app.services.caller import Caller
+from app.services.outbox import SILENT, Outbox
 from app.services.ports import Hasher, ReadSide, Throttle, UnitOfWork, UnitOfWorkFactory
 
 # One message for an unknown email, a wrong password and an inactive account.
@@ -20,9 +21,17 @@ EMAIL_TAKEN = "An account with this email already exists."
 
 class AuthService:
     def __init__(
-        self, uow: UnitOfWorkFactory, reads: ReadSide, *, hasher: Hasher, tokens: TokenCodec, throttle: Throttle
+        self,
+        uow: UnitOfWorkFactory,
+        reads: ReadSide,
+        *,
+        hasher: Hasher,
+        tokens: TokenCodec,
+        throttle: Throttle,
+        outbox: Outbox = SILENT,
     ) -> None:
         self._uow = uow
+        self._outbox = outbox
         self._reads = reads
         self._hasher = hasher
         self._tokens = tokens
@@ -48,8 +57,10 @@ class AuthService:
             # False also when a concurrent registration of the same email won.
             if not await uow.users.add(user):
                 raise ConflictError(EMAIL_TAKEN)
+            registered = UserRead.model_validate(user)
+            await uow.outbox.add(self._outbox.user_registered(registered))
             await uow.commit()
-        return UserRead.model_validate(user)
+        return registered
 
     async def login(self, *, username: str, password: str) -> TokenPairRead:
         """Count the attempt, check the password outside any transaction, then open a session in one short one."""

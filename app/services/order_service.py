@@ -17,6 +17,7 @@ from app.schemas.product import ProductRead
 from app.services import idempotency_service, paging
 from app.services.caller import Caller
 from app.services.idempotency_service import Claim, StoredResponse
+from app.services.outbox import SILENT, Outbox
 from app.services.ports import ReadSide, UnitOfWorkFactory
 
 IDEMPOTENCY_SCOPE = "POST /orders"
@@ -44,8 +45,10 @@ class OrderService:
         currency: str,
         key_ttl: timedelta,
         cursors: CursorCodec,
+        outbox: Outbox = SILENT,
     ) -> None:
         self._uow = uow
+        self._outbox = outbox
         self._reads = reads
         self._currency = currency
         self._key_ttl = key_ttl
@@ -91,8 +94,9 @@ class OrderService:
             placed = _as_read(order)
             body = placed.model_dump_json()
             answer = idempotency_service.answer(claim, status=CREATED, body=body) if claim else None
+            messages = self._outbox.order_placed(placed)
             async with self._uow() as uow:
-                outcome = await uow.orders.place(order, answer=answer)
+                outcome = await uow.orders.place(order, answer=answer, messages=messages)
                 if outcome is Placement.PLACED:
                     await uow.commit()
                     return placed

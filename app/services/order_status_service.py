@@ -9,6 +9,7 @@ from app.models import OrderStatus, OrderStatusChange
 from app.schemas.order import OrderRead
 from app.services.caller import Caller, require_admin
 from app.services.order_service import NO_SUCH_ORDER, can_see
+from app.services.outbox import SILENT, Outbox
 from app.services.ports import UnitOfWorkFactory
 
 ALLOWED_TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
@@ -23,8 +24,9 @@ def can_transition(current: str, new: str) -> bool:
 
 
 class OrderStatusService:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, *, outbox: Outbox = SILENT) -> None:
         self._uow = uow
+        self._outbox = outbox
 
     async def cancel_order(self, caller: Caller, order_id: uuid.UUID) -> OrderRead:
         """Cancel a pending or paid order of the caller's (or any, for admins) and put its stock back."""
@@ -60,8 +62,16 @@ class OrderStatusService:
                     changed_by=caller.id,
                 )
             )
+            changed = OrderRead.model_validate(order)
+            if self._outbox.events:
+                sequence = await uow.orders.count_changes(order.id)
+                await uow.outbox.add(
+                    self._outbox.order_status_changed(
+                        changed, from_status=current, changed_by=caller.id, sequence=sequence
+                    )
+                )
             if new == OrderStatus.CANCELLED:
                 # Last before the commit, so the products' row locks are held briefly.
                 await uow.products.put_back_stock({item.product_id: item.quantity for item in order.items}, now=now)
             await uow.commit()
-        return OrderRead.model_validate(order)
+        return changed

@@ -5,14 +5,24 @@ and the read side's queries. The SQL implementations (app/repositories, app/quer
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from app.models import IdempotencyKey, LoginSession, Order, OrderStatusChange, Product, RefreshToken, User
+from app.models import (
+    IdempotencyKey,
+    LoginSession,
+    Order,
+    OrderStatusChange,
+    OutboxKind,
+    Product,
+    RefreshToken,
+    User,
+)
 from app.queries.analytics import PeriodTotals
 from app.queries.orders import OrderFilter
 from app.repositories.order_repo import NewOrder, Placement, StoredAnswer
+from app.repositories.outbox_repo import Backlog, ClaimedMessage, NewMessage
 from app.schemas.analytics import SummaryRead, TopCustomerRead, TopProductRead
 from app.schemas.order import OrderHistoryRead, OrderRead
 from app.schemas.product import ProductRead
@@ -64,13 +74,17 @@ class ProductRepository(Protocol):
 
 
 class OrderRepository(Protocol):
-    async def place(self, order: NewOrder, *, answer: StoredAnswer | None = None) -> Placement: ...
+    async def place(
+        self, order: NewOrder, *, answer: StoredAnswer | None = None, messages: Sequence[NewMessage] = ()
+    ) -> Placement: ...
 
     async def get_with_items(self, order_id: uuid.UUID) -> Order | None: ...
 
     async def change_status(self, order: Order, *, expected: str, new: str, now: datetime) -> bool: ...
 
     async def add_status_change(self, change: OrderStatusChange) -> None: ...
+
+    async def count_changes(self, order_id: uuid.UUID) -> int: ...
 
 
 class IdempotencyRepository(Protocol):
@@ -91,6 +105,24 @@ class IdempotencyRepository(Protocol):
     async def release(self, *, user_id: uuid.UUID, key: str, claimed_at: datetime) -> None: ...
 
 
+class OutboxRepository(Protocol):
+    async def add(self, messages: Iterable[NewMessage]) -> None: ...
+
+    async def claim(self, *, kind: OutboxKind, now: datetime, lease: timedelta, limit: int) -> list[ClaimedMessage]: ...
+
+    async def mark_sent(self, positions: Sequence[int], *, now: datetime, scrub: bool = False) -> None: ...
+
+    async def retry_at(self, positions: Sequence[int], *, when: datetime) -> None: ...
+
+    async def release(self, positions: Sequence[int], *, now: datetime) -> None: ...
+
+    async def forget_mail_to(self, *, user_id: uuid.UUID) -> int: ...
+
+    async def backlog(self) -> Backlog: ...
+
+    async def delete_sent_before(self, *, before: datetime, limit: int) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """Enter it, work through its repositories, `commit()` once; leaving without a commit rolls back."""
 
@@ -108,6 +140,9 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -205,3 +240,18 @@ class Throttle(Protocol):
     async def acquire(self, email: str) -> int | None: ...
 
     async def reset(self, email: str) -> None: ...
+
+
+# --- the outbox's channels ------------------------------------------------------------------------
+
+
+class EventPublisher(Protocol):
+    """The broker (app/core/amqp.py `AmqpPublisher`): returns once the message is confirmed, else raises."""
+
+    async def publish(self, *, message_id: str, routing_key: str, body: bytes, time: datetime) -> None: ...
+
+
+class Mailer(Protocol):
+    """The mail server (app/core/mail.py): returns once the mail was accepted, else raises."""
+
+    async def send(self, *, to: str, subject: str, text: str, message_id: str, recipient_ref: str) -> None: ...

@@ -13,6 +13,7 @@ from app.repositories.committing import committing
 from app.repositories.idempotency_repo import IdempotencyRepository
 from app.repositories.login_session_repo import LoginSessionRepository
 from app.repositories.order_repo import OrderRepository
+from app.repositories.outbox_repo import OutboxRepository
 from app.repositories.product_repo import ProductRepository
 from app.repositories.user_repo import UserRepository
 
@@ -25,6 +26,7 @@ class SqlAlchemyUnitOfWork:
     products: ProductRepository
     orders: OrderRepository
     idempotency: IdempotencyRepository
+    outbox: OutboxRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -36,6 +38,7 @@ class SqlAlchemyUnitOfWork:
         self.products = ProductRepository(self._session)
         self.orders = OrderRepository(self._session)
         self.idempotency = IdempotencyRepository(self._session)
+        self.outbox = OutboxRepository(self._session)
         return self
 
     async def __aexit__(

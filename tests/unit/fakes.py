@@ -10,7 +10,7 @@ import copy
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.models import (
@@ -20,6 +20,7 @@ from app.models import (
     OrderItem,
     OrderStatus,
     OrderStatusChange,
+    OutboxKind,
     Product,
     RefreshToken,
     Role,
@@ -28,6 +29,7 @@ from app.models import (
 from app.queries.analytics import PeriodTotals
 from app.queries.orders import OrderFilter
 from app.repositories.order_repo import NewOrder, Placement, StoredAnswer
+from app.repositories.outbox_repo import SCRUBBED, Backlog, ClaimedMessage, NewMessage
 from app.schemas.analytics import StatusCountsRead, SummaryRead, TopCustomerRead, TopProductRead
 from app.schemas.order import OrderHistoryRead, OrderRead, StatusChangeRead
 from app.schemas.product import ProductRead
@@ -45,6 +47,7 @@ class Store:
     orders: dict[uuid.UUID, Order] = field(default_factory=dict)
     changes: list[OrderStatusChange] = field(default_factory=list)
     idempotency: dict[tuple[uuid.UUID, str], IdempotencyKey] = field(default_factory=dict)
+    outbox: list["FakeOutboxRow"] = field(default_factory=list)
 
 
 # --- the write side -------------------------------------------------------------------------------
@@ -165,8 +168,15 @@ class FakeProductRepository:
 
 
 class FakeOrderRepository:
-    def __init__(self, store: Store, products: FakeProductRepository, idempotency: "FakeIdempotencyRepository") -> None:
+    def __init__(
+        self,
+        store: Store,
+        products: FakeProductRepository,
+        idempotency: "FakeIdempotencyRepository",
+        outbox: "FakeOutboxRepository",
+    ) -> None:
         self.rows = store.orders
+        self._outbox = outbox
         self.changes = store.changes
         self._products = products
         self._idempotency = idempotency
@@ -175,7 +185,9 @@ class FakeOrderRepository:
         # Simulates a product changed between the service's unlocked read and its guarded write.
         self.before_place: list[Any] = []
 
-    async def place(self, order: NewOrder, *, answer: StoredAnswer | None = None) -> Placement:
+    async def place(
+        self, order: NewOrder, *, answer: StoredAnswer | None = None, messages: Sequence[NewMessage] = ()
+    ) -> Placement:
         if self.before_place:
             self.before_place.pop(0)()
         if answer is not None and not await self._idempotency.complete(
@@ -216,6 +228,7 @@ class FakeOrderRepository:
                 changed_by=order.user_id,
             )
         )
+        await self._outbox.add(messages)
         return Placement.PLACED
 
     async def get_with_items(self, order_id: uuid.UUID) -> Order | None:
@@ -230,6 +243,92 @@ class FakeOrderRepository:
 
     async def add_status_change(self, change: OrderStatusChange) -> None:
         self.changes.append(change)
+
+    async def count_changes(self, order_id: uuid.UUID) -> int:
+        return sum(1 for change in self.changes if change.order_id == order_id)
+
+
+@dataclass
+class FakeOutboxRow:
+    position: int
+    message: NewMessage
+    payload: str
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+
+
+class FakeOutboxRepository:
+    """The outbox as a list; claims keep a subject's events in order like the real one."""
+
+    def __init__(self, store: Store) -> None:
+        self.rows = store.outbox
+
+    async def add(self, messages: Iterable[NewMessage]) -> None:
+        for message in messages:
+            self.rows.append(FakeOutboxRow(len(self.rows) + 1, message, message.payload, 0, message.created_at))
+
+    def messages(self, kind: OutboxKind | None = None) -> list[NewMessage]:
+        return [row.message for row in self.rows if kind is None or row.message.kind is kind]
+
+    async def claim(self, *, kind: OutboxKind, now: datetime, lease: timedelta, limit: int) -> list[ClaimedMessage]:
+        claimed: list[ClaimedMessage] = []
+        blocked: set[uuid.UUID] = set()
+        for row in self.rows:
+            if row.sent_at is not None or row.message.kind is not kind or len(claimed) == limit:
+                continue
+            due = row.next_attempt_at is None or row.next_attempt_at <= now
+            if not due or (kind is OutboxKind.EVENT and row.message.subject in blocked):
+                blocked.add(row.message.subject)
+                continue
+            row.attempts += 1
+            row.next_attempt_at = now + lease
+            message = row.message
+            claimed.append(
+                ClaimedMessage(
+                    row.position,
+                    message.id,
+                    message.type,
+                    message.subject,
+                    row.payload,
+                    message.created_at,
+                    row.attempts,
+                )
+            )
+        return claimed
+
+    def _rows(self, positions: Sequence[int]) -> list[FakeOutboxRow]:
+        return [row for row in self.rows if row.position in positions]
+
+    async def mark_sent(self, positions: Sequence[int], *, now: datetime, scrub: bool = False) -> None:
+        for row in self._rows(positions):
+            row.sent_at = now
+            row.payload = SCRUBBED if scrub else row.payload
+
+    async def retry_at(self, positions: Sequence[int], *, when: datetime) -> None:
+        for row in self._rows(positions):
+            row.next_attempt_at = when
+
+    async def release(self, positions: Sequence[int], *, now: datetime) -> None:
+        for row in self._rows(positions):
+            row.next_attempt_at, row.attempts = now, row.attempts - 1
+
+    async def forget_mail_to(self, *, user_id: uuid.UUID) -> int:
+        mails = [row for row in self.rows if row.message.kind is OutboxKind.MAIL and row.message.subject == user_id]
+        unsent = [row for row in mails if row.sent_at is None]
+        for row in mails:
+            row.payload = SCRUBBED
+        self.rows[:] = [row for row in self.rows if row not in unsent]
+        return len(unsent)
+
+    async def backlog(self) -> Backlog:
+        pending = [row for row in self.rows if row.sent_at is None]
+        return Backlog(len(pending), min((row.message.created_at for row in pending), default=None))
+
+    async def delete_sent_before(self, *, before: datetime, limit: int) -> int:
+        old = [row for row in self.rows if row.sent_at is not None and row.sent_at < before][:limit]
+        self.rows[:] = [row for row in self.rows if row not in old]
+        return len(old)
 
 
 class FakeIdempotencyRepository:
@@ -292,7 +391,8 @@ class FakeUnitOfWork:
         self.login_sessions = FakeLoginSessionRepository(self.store)
         self.products = FakeProductRepository(self.store)
         self.idempotency = FakeIdempotencyRepository(self.store)
-        self.orders = FakeOrderRepository(self.store, self.products, self.idempotency)
+        self.outbox = FakeOutboxRepository(self.store)
+        self.orders = FakeOrderRepository(self.store, self.products, self.idempotency, self.outbox)
         self.commits = 0
         self.rollbacks = 0
         self.blocks = 0

@@ -1,0 +1,95 @@
+"""RabbitMQ: publishes CloudEvents to the durable topic exchange, each confirmed by the broker (aio-pika)."""
+
+import asyncio
+import logging
+from datetime import datetime
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+from pamqp.commands import Basic
+
+logger = logging.getLogger("app.events")
+EXCHANGE = "shop.events"
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+class BrokerError(Exception):
+    """The broker did not take the message (unreachable, refused, or no confirm in time)."""
+
+
+class AmqpPublisher:
+    """One connection and one confirming channel, opened on first use and again after any failure."""
+
+    def __init__(self, url: str, *, exchange: str = EXCHANGE, timeout_seconds: float = 5.0) -> None:
+        self._url = url
+        self._exchange_name = exchange
+        self._timeout = timeout_seconds
+        self._connection: AbstractConnection | None = None
+        self._exchange: AbstractExchange | None = None
+        self._channel: AbstractChannel | None = None
+        self._lock = asyncio.Lock()
+
+    async def publish(self, *, message_id: str, routing_key: str, body: bytes, time: datetime) -> None:
+        """Persistent, with `message_id`; returns once the broker confirmed it, else raises BrokerError."""
+        message = aio_pika.Message(
+            body,
+            content_type=CONTENT_TYPE,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message_id,
+            timestamp=time,
+            type=routing_key,
+        )
+        try:
+            exchange = await self._open()
+            confirm = await exchange.publish(message, routing_key, mandatory=False, timeout=self._timeout)
+        except Exception as exc:
+            await self.close()
+            raise BrokerError(type(exc).__name__) from exc
+        if not isinstance(confirm, Basic.Ack):
+            await self.close()
+            raise BrokerError(f"not confirmed: {type(confirm).__name__}")
+
+    async def check(self) -> bool:
+        """Whether the broker answers now (readiness): a round trip on the connection, opened if need be."""
+        try:
+            await self._open()
+            channel = self._channel
+            if channel is None:
+                return False
+            await channel.declare_exchange(
+                self._exchange_name, aio_pika.ExchangeType.TOPIC, passive=True, timeout=self._timeout
+            )
+        except Exception:  # noqa: BLE001 - unreachable is the answer
+            await self.close()
+            return False
+        return True
+
+    async def _open(self) -> AbstractExchange:
+        async with self._lock:
+            if self._exchange is not None and self._connection is not None and not self._connection.is_closed:
+                return self._exchange
+            await self._close_unlocked()
+            connection = await asyncio.wait_for(aio_pika.connect(self._url, timeout=self._timeout), self._timeout)
+            try:
+                channel = await connection.channel(publisher_confirms=True)
+                exchange = await channel.declare_exchange(
+                    self._exchange_name, aio_pika.ExchangeType.TOPIC, durable=True, timeout=self._timeout
+                )
+            except BaseException:
+                await connection.close()
+                raise
+            self._connection, self._channel, self._exchange = connection, channel, exchange
+            logger.info("connected to the event broker")
+            return exchange
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._close_unlocked()
+
+    async def _close_unlocked(self) -> None:
+        connection, self._connection, self._channel, self._exchange = self._connection, None, None, None
+        if connection is not None and not connection.is_closed:
+            try:
+                await asyncio.wait_for(connection.close(), self._timeout)
+            except Exception:
+                logger.debug("closing the broker connection failed", exc_info=True)

@@ -1,0 +1,111 @@
+"""The relay over the fakes: order kept per subject, failures retried with backoff, mails addressed when sent."""
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from app.models import OutboxKind
+from app.repositories.outbox_repo import SCRUBBED
+from app.services.outbox import Mail, Outbox
+from app.services.outbox_relay import OutboxRelay, purge_sent
+from tests.unit.fakes import FakeUnitOfWork, make_user
+
+OUTBOX = Outbox(events=True, mail=True)
+
+
+class Broker:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str]] = []
+        self.down = False
+
+    async def publish(self, *, message_id: str, routing_key: str, body: bytes, time: datetime) -> None:
+        if self.down:
+            raise ConnectionError("broker down")
+        event = json.loads(body)
+        assert event["id"] == message_id and event["type"] == routing_key
+        self.published.append((event["subject"], routing_key))
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    async def send(self, *, to: str, subject: str, text: str, message_id: str, recipient_ref: str) -> None:
+        self.sent.append((to, text))
+
+
+def relay(uow: FakeUnitOfWork, broker: Broker | None = None, inbox: Inbox | None = None) -> OutboxRelay:
+    return OutboxRelay(lambda: uow, publisher=broker, mailer=inbox, poll_seconds=0.01, max_backoff_seconds=8)
+
+
+async def write(uow: FakeUnitOfWork, *batches: list) -> None:
+    async with uow:
+        for messages in batches:
+            await uow.outbox.add(messages)
+        await uow.commit()
+
+
+def erased_event(subject: uuid.UUID) -> list:
+    return OUTBOX.user_erased(subject, now=datetime.now(UTC))
+
+
+async def test_events_go_out_in_order_and_are_marked_sent(uow):
+    first, second = uuid.uuid4(), uuid.uuid4()
+    await write(uow, erased_event(first), erased_event(second), erased_event(first))
+    broker = Broker()
+
+    outcome = await relay(uow, broker).relay_once(OutboxKind.EVENT)
+
+    assert (outcome.sent, outcome.failed) == (3, False)
+    assert [subject for subject, _ in broker.published] == [str(first), str(second), str(first)]
+    assert all(row.sent_at is not None for row in uow.outbox.rows)
+
+
+async def test_a_failure_is_retried_after_a_backoff_and_nothing_behind_it_is_lost(uow):
+    subject = uuid.uuid4()
+    await write(uow, erased_event(subject), erased_event(subject))
+    broker = Broker()
+    broker.down = True
+    relayer = relay(uow, broker)
+
+    outcome = await relayer.relay_once(OutboxKind.EVENT)
+
+    assert outcome.failed and broker.published == []
+    failed, behind = uow.outbox.rows
+    assert failed.attempts == 1 and failed.next_attempt_at > datetime.now(UTC) + timedelta(seconds=0.3)
+    assert behind.attempts == 0  # released untried
+    # The later event of the subject waits for the earlier one's retry.
+    broker.down = False
+    assert (await relayer.relay_once(OutboxKind.EVENT)).sent == 0
+    failed.next_attempt_at = datetime.now(UTC)
+    assert (await relayer.relay_once(OutboxKind.EVENT)).sent == 2
+    assert len(broker.published) == 2
+
+
+async def test_mails_go_to_the_current_address_and_lose_their_body(uow):
+    user = make_user(uow, email="reader@example.com")
+    gone = uuid.uuid4()
+    now = datetime.now(UTC)
+    await write(
+        uow,
+        OUTBOX.mail_to(user.id, Mail("password_reset", "Reset", "link?token=secret"), now=now),
+        OUTBOX.mail_to(gone, Mail("order_confirmation", "Order", "for nobody"), now=now),
+    )
+    inbox = Inbox()
+
+    outcome = await relay(uow, inbox=inbox).relay_once(OutboxKind.MAIL)
+
+    assert outcome.sent == 2  # the mail to an account that is gone counts as done
+    assert inbox.sent == [("reader@example.com", "link?token=secret")]
+    assert [row.payload for row in uow.outbox.rows] == [SCRUBBED, SCRUBBED]
+
+
+async def test_purge_deletes_only_sent_rows_past_the_retention(uow):
+    await write(uow, erased_event(uuid.uuid4()), erased_event(uuid.uuid4()), erased_event(uuid.uuid4()))
+    old, recent, _pending = uow.outbox.rows
+    old.sent_at = datetime.now(UTC) - timedelta(days=8)
+    recent.sent_at = datetime.now(UTC) - timedelta(days=1)
+
+    assert await purge_sent(lambda: uow, older_than=timedelta(days=7), batch_size=1) == 1
+    assert [row.position for row in uow.outbox.rows] == [recent.position, _pending.position]
+    assert (await relay(uow, Broker()).backlog()).pending == 1
