@@ -111,7 +111,7 @@ async def test_development_without_a_mail_server_writes_the_mail_to_the_log(
 async def test_production_without_a_mail_server_warns_at_start_up_and_keeps_no_mail(
     app_factory, database, client, admin, customer
 ):
-    key = "k" * 16 + uuid.uuid4().hex
+    key = uuid.uuid4().hex + uuid.uuid4().hex.upper()  # 32+ bytes, 16+ distinct characters
     shop = app_factory(make_settings(database, environment="production", jwt_secret_key=key))
     product = await make_product(client, admin, stock=5)
     handler, app_log = Records(), logging.getLogger("app")
