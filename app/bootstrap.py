@@ -30,6 +30,7 @@ from app.services.order_service import OrderService
 from app.services.order_status_service import OrderStatusService
 from app.services.outbox import Outbox
 from app.services.outbox_relay import OutboxRelay, read_backlog
+from app.services.password_reset_service import PasswordResetService
 from app.services.ports import EventPublisher, Hasher, Mailer, ReadSide, Throttle, UnitOfWorkFactory
 from app.services.product_service import ProductService
 from app.services.unit_of_work import SqlAlchemyUnitOfWork
@@ -45,6 +46,7 @@ class Services:
     order_status: OrderStatusService
     analytics: AnalyticsService
     maintenance: MaintenanceService
+    password_resets: PasswordResetService
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,8 @@ class Container:
     hasher: PasswordHasher
     tokens: TokenCodec
     throttle: LoginThrottle
+    # Password-reset requests per email, counted apart from failed logins.
+    reset_throttle: LoginThrottle
     services: Services
     probe_engine: AsyncEngine
     schema: SchemaVersions
@@ -106,6 +110,12 @@ def bootstrap(
         window_seconds=settings.login_lockout_seconds,
         redis_url=settings.redis_url,
     )
+    reset_throttle = LoginThrottle(
+        max_failures=settings.login_max_failed_attempts,
+        window_seconds=settings.login_lockout_seconds,
+        redis_url=settings.redis_url,
+        namespace="password-reset-requests",
+    )
     amqp = AmqpPublisher(settings.events_url) if settings.events_url and publisher is None else None
     relay = _relay(settings, lambda: SqlAlchemyUnitOfWork(session_factory), publisher or amqp, mailer)
     channels = relay.channels if relay is not None else []
@@ -117,6 +127,7 @@ def bootstrap(
         hasher=hasher or password_hasher,
         tokens=tokens,
         throttle=throttle or login_throttle,
+        reset_throttle=reset_throttle,
         cursors=CursorCodec(hashlib.sha256(signing_key.encode()).digest()),
     )
     return Container(
@@ -128,6 +139,7 @@ def bootstrap(
         hasher=password_hasher,
         tokens=tokens,
         throttle=login_throttle,
+        reset_throttle=reset_throttle,
         services=services,
         probe_engine=create_probe_engine(settings),
         schema=shipped_schema(),
@@ -190,11 +202,12 @@ def _services(
     hasher: Hasher,
     tokens: TokenCodec,
     throttle: Throttle,
+    reset_throttle: Throttle,
     cursors: CursorCodec,
 ) -> Services:
     return Services(
         auth=AuthService(uow, reads, hasher=hasher, tokens=tokens, throttle=throttle, outbox=outbox),
-        users=UserService(uow, reads, hasher=hasher, cursors=cursors, throttle=throttle),
+        users=UserService(uow, reads, hasher=hasher, cursors=cursors, throttle=throttle, outbox=outbox),
         products=ProductService(uow, reads, currency=settings.currency, cursors=cursors),
         orders=OrderService(
             uow,
@@ -207,4 +220,13 @@ def _services(
         order_status=OrderStatusService(uow, outbox=outbox),
         analytics=AnalyticsService(reads),
         maintenance=MaintenanceService(uow),
+        password_resets=PasswordResetService(
+            uow,
+            hasher=hasher,
+            throttle=reset_throttle,
+            outbox=outbox,
+            reset_url=settings.password_reset_url,
+            lifetime=timedelta(minutes=settings.password_reset_expire_minutes),
+            available=settings.smtp_host is not None or settings.environment != "production",
+        ),
     )

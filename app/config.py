@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     login_max_failed_attempts: int = Field(default=5, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
+    # The page a reset mail links to, with `?token=…` appended; the token's lifetime.
+    password_reset_url: str = "http://127.0.0.1:8000/reset-password"  # noqa: S105 - a URL, not a secret
+    password_reset_expire_minutes: int = Field(default=30, ge=1, le=1440)
 
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     idempotency_key_ttl_hours: int = Field(default=24, ge=24)

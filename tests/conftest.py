@@ -128,6 +128,7 @@ async def _clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
         for table in tables + tables:
             await connection.execute(text(f"DELETE FROM {table}"))
     container.throttle.forget_local()
+    container.reset_throttle.forget_local()
 
 
 @pytest.fixture

@@ -1,13 +1,20 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, status
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, status
 from pydantic.config import JsonDict
 
-from app.api.deps import AuthServiceDep, CurrentUser
+from app.api.deps import AuthServiceDep, CurrentUser, PasswordResetServiceDep
 from app.api.openapi import form_example, problem_responses
 from app.core.strict_json import StrictJSONRoute
 from app.schemas import examples
-from app.schemas.auth import TokenPairCreate, TokenPairDelete, TokenPairRead
+from app.schemas.auth import (
+    PasswordResetAccepted,
+    PasswordResetConfirm,
+    PasswordResetCreate,
+    TokenPairCreate,
+    TokenPairDelete,
+    TokenPairRead,
+)
 from app.schemas.common import without_null
 from app.schemas.user import UserCreate, UserRead
 
@@ -82,3 +89,37 @@ async def refresh_tokens(body: TokenPairCreate, auth: AuthServiceDep) -> TokenPa
 async def logout(body: TokenPairDelete, caller: CurrentUser, auth: AuthServiceDep) -> None:
     """End this login session: its refresh and access tokens stop working at once."""
     await auth.logout(caller, refresh_token=body.refresh_token)
+
+
+RESET_ACCEPTED = PasswordResetAccepted(
+    detail="If an active account has this email, a link to reset its password is on its way. It works once."
+)
+
+
+@router.post(
+    "/password-reset",
+    summary="Ask for a password-reset link by email.",
+    response_model=PasswordResetAccepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=problem_responses(422, 429, 503),
+)
+async def request_password_reset(
+    body: PasswordResetCreate, background: BackgroundTasks, resets: PasswordResetServiceDep
+) -> PasswordResetAccepted:
+    """The same 202 whether or not the email has an account; the token and the mail are made after the answer.
+    Throttled per email like logins (429). 503 when the service has no mail server (production without SMTP)."""
+    address = await resets.accept(body.email)
+    background.add_task(resets.send, address)
+    return RESET_ACCEPTED
+
+
+@router.post(
+    "/password-reset/confirm",
+    summary="Set a new password with a reset token.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(400, 422),
+)
+async def confirm_password_reset(body: PasswordResetConfirm, resets: PasswordResetServiceDep) -> None:
+    """Spends the token, sets the password and ends every session of the account; 400 for an unknown, expired or
+    spent token, or one issued before the password last changed."""
+    await resets.confirm(token=body.token, new_password=body.new_password)

@@ -16,6 +16,7 @@ from app.services.auth_service import AuthService
 from app.services.caller import Caller, require_admin
 from app.services.order_service import OrderService
 from app.services.order_status_service import OrderStatusService
+from app.services.password_reset_service import PasswordResetService
 from app.services.product_service import ProductService
 from app.services.user_service import UserService
 
@@ -55,6 +56,10 @@ async def get_analytics_service(request: Request) -> AnalyticsService:
     return container_of(request).services.analytics
 
 
+async def get_password_reset_service(request: Request) -> PasswordResetService:
+    return container_of(request).services.password_resets
+
+
 SERVICE_PROVIDERS: set[Callable[..., Any]] = {
     get_auth_service,
     get_user_service,
@@ -62,6 +67,7 @@ SERVICE_PROVIDERS: set[Callable[..., Any]] = {
     get_order_service,
     get_order_status_service,
     get_analytics_service,
+    get_password_reset_service,
 }
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
@@ -69,6 +75,7 @@ ProductServiceDep = Annotated[ProductService, Depends(get_product_service)]
 OrderServiceDep = Annotated[OrderService, Depends(get_order_service)]
 OrderStatusServiceDep = Annotated[OrderStatusService, Depends(get_order_status_service)]
 AnalyticsServiceDep = Annotated[AnalyticsService, Depends(get_analytics_service)]
+PasswordResetServiceDep = Annotated[PasswordResetService, Depends(get_password_reset_service)]
 BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 
 

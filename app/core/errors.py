@@ -115,6 +115,12 @@ class RateLimitedError(AppError):
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
 
 
+class MailUnavailableError(AppError):
+    """A route that must send mail, on a service that has no mail server configured (production without SMTP)."""
+
+    status, slug, title = 503, "mail-unavailable", "Mail unavailable"
+
+
 class DatabaseUnavailableError(Exception):
     """The database could not answer (refused, cut, timed out); raised from the driver's error, kept as the cause."""
 

@@ -19,8 +19,11 @@ _RETRY_SHARED_AFTER_SECONDS = 5.0
 
 
 class LoginThrottle:
-    def __init__(self, *, max_failures: int, window_seconds: int, redis_url: str | None) -> None:
-        self._item = RateLimitItemPerSecond(max_failures, window_seconds, namespace="login-failures")
+    def __init__(
+        self, *, max_failures: int, window_seconds: int, redis_url: str | None, namespace: str = "login-failures"
+    ) -> None:
+        """`namespace` keeps separate counts for separate uses (failed logins, password-reset requests)."""
+        self._item = RateLimitItemPerSecond(max_failures, window_seconds, namespace=namespace)
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self._shared: MovingWindowRateLimiter | None = None
         self._storage: Storage | None = None

@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from app.schemas.common import RequestBody
+from app.schemas.user import Email, Password
 
 RefreshTokenText = Annotated[str, Field(min_length=1, max_length=256)]
 
@@ -22,3 +23,20 @@ class TokenPairDelete(RequestBody):
     refresh_token: RefreshTokenText = Field(
         description="A refresh token of the caller's; when it is another of their sessions', that one ends too."
     )
+
+
+class PasswordResetCreate(RequestBody):
+    email: Email = Field(
+        description="The account's email, in any spelling; the answer is the same whether or not it has an account."
+    )
+
+
+class PasswordResetAccepted(BaseModel):
+    detail: str = Field(description="The same sentence for every accepted request.")
+
+
+class PasswordResetConfirm(RequestBody):
+    token: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+        description="The token from the reset mail's link (`?token=…`)."
+    )
+    new_password: Password = Field(description="8 to 128 characters.")

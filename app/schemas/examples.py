@@ -13,7 +13,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.schemas.analytics import RevenueRead, SummaryRead, TopCustomersRead, TopProductsRead
-from app.schemas.auth import TokenPairCreate, TokenPairDelete, TokenPairRead
+from app.schemas.auth import (
+    PasswordResetAccepted,
+    PasswordResetConfirm,
+    PasswordResetCreate,
+    TokenPairCreate,
+    TokenPairDelete,
+    TokenPairRead,
+)
 from app.schemas.ops import Liveness, Readiness
 from app.schemas.order import OrderCreate, OrderHistoryRead, OrderPage, OrderRead, OrderStatusUpdate
 from app.schemas.product import ProductCreate, ProductPage, ProductRead, ProductUpdate
@@ -50,6 +57,11 @@ PROFILE_UPDATE: dict[str, Any] = {"full_name": "Ada Quill"}
 PASSWORD_UPDATE: dict[str, Any] = {"current_password": "example-passphrase", "new_password": "another-example-phrase"}
 USER_UPDATE: dict[str, Any] = {"role": "admin"}
 USER_DELETE: dict[str, Any] = {"password": "example-passphrase"}
+PASSWORD_RESET_CREATE: dict[str, Any] = {"email": "ada@example.com"}
+PASSWORD_RESET_CONFIRM: dict[str, Any] = {
+    "token": "EXAMPLE-RESET-TOKEN-from-the-mail",
+    "new_password": "a-new-example-phrase",
+}
 PRODUCT_CREATE: dict[str, Any] = {
     "sku": "MUG-1",
     "name": "Ceramic mug",
@@ -72,6 +84,9 @@ USER: dict[str, Any] = {
     "role": "customer",
     "is_active": True,
     "created_at": REGISTERED_AT,
+}
+PASSWORD_RESET_ACCEPTED: dict[str, Any] = {
+    "detail": "If an active account has this email, a link to reset its password is on its way. It works once."
 }
 TOKEN_PAIR: dict[str, Any] = {
     "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.EXAMPLE-PAYLOAD.EXAMPLE-SIGNATURE",
@@ -206,6 +221,8 @@ REQUESTS: dict[type[BaseModel], dict[str, Any]] = {
     PasswordUpdate: PASSWORD_UPDATE,
     UserUpdate: USER_UPDATE,
     UserDelete: USER_DELETE,
+    PasswordResetCreate: PASSWORD_RESET_CREATE,
+    PasswordResetConfirm: PASSWORD_RESET_CONFIRM,
     ProductCreate: PRODUCT_CREATE,
     ProductUpdate: PRODUCT_UPDATE,
     OrderCreate: ORDER_CREATE,
@@ -216,6 +233,7 @@ RESPONSES: dict[type[BaseModel], dict[str, Any]] = {
     UserPage: page(USER),
     UserExportRead: USER_EXPORT,
     TokenPairRead: TOKEN_PAIR,
+    PasswordResetAccepted: PASSWORD_RESET_ACCEPTED,
     ProductRead: PRODUCT,
     ProductPage: page(PRODUCT),
     OrderRead: ORDER,

@@ -28,10 +28,15 @@ async def _login_sessions(uow: UnitOfWork, now: datetime, limit: int) -> int:
     return await uow.login_sessions.delete_expired(now=now, limit=limit)
 
 
-# What expires, one line each (delivered outbox rows and spent reset tokens join here when they exist).
+async def _password_reset_tokens(uow: UnitOfWork, now: datetime, limit: int) -> int:
+    return await uow.password_resets.delete_expired(now=now, limit=limit)
+
+
+# What expires, one line each.
 PURGES: tuple[Purge, ...] = (
     Purge("idempotency_keys", _idempotency_keys),
     Purge("login_sessions", _login_sessions),
+    Purge("password_reset_tokens", _password_reset_tokens),
 )
 
 

@@ -15,6 +15,7 @@ from app.models import (
     Order,
     OrderStatusChange,
     OutboxKind,
+    PasswordResetToken,
     Product,
     RefreshToken,
     User,
@@ -123,6 +124,20 @@ class OutboxRepository(Protocol):
     async def delete_sent_before(self, *, before: datetime, limit: int) -> int: ...
 
 
+class PasswordResetRepository(Protocol):
+    async def add(self, token: PasswordResetToken) -> None: ...
+
+    async def get(self, *, token_hash: str) -> PasswordResetToken | None: ...
+
+    async def spend(self, *, token_id: uuid.UUID, now: datetime) -> bool: ...
+
+    async def spend_all_for_user(self, *, user_id: uuid.UUID, now: datetime) -> None: ...
+
+    async def delete_for_user(self, *, user_id: uuid.UUID) -> None: ...
+
+    async def delete_expired(self, *, now: datetime, limit: int) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """Enter it, work through its repositories, `commit()` once; leaving without a commit rolls back."""
 
@@ -143,6 +158,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def password_resets(self) -> PasswordResetRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -14,6 +14,7 @@ from app.repositories.idempotency_repo import IdempotencyRepository
 from app.repositories.login_session_repo import LoginSessionRepository
 from app.repositories.order_repo import OrderRepository
 from app.repositories.outbox_repo import OutboxRepository
+from app.repositories.password_reset_repo import PasswordResetRepository
 from app.repositories.product_repo import ProductRepository
 from app.repositories.user_repo import UserRepository
 
@@ -27,6 +28,7 @@ class SqlAlchemyUnitOfWork:
     orders: OrderRepository
     idempotency: IdempotencyRepository
     outbox: OutboxRepository
+    password_resets: PasswordResetRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -39,6 +41,7 @@ class SqlAlchemyUnitOfWork:
         self.orders = OrderRepository(self._session)
         self.idempotency = IdempotencyRepository(self._session)
         self.outbox = OutboxRepository(self._session)
+        self.password_resets = PasswordResetRepository(self._session)
         return self
 
     async def __aexit__(

@@ -11,6 +11,7 @@ from app.schemas.common import Page
 from app.schemas.user import PasswordUpdate, ProfileUpdate, UserDelete, UserExportRead, UserRead, UserUpdate
 from app.services import paging
 from app.services.caller import Caller
+from app.services.outbox import Outbox
 from app.services.ports import Hasher, ReadSide, Throttle, UnitOfWork, UnitOfWorkFactory
 
 NEWEST_FIRST = paging.newest_first("users")
@@ -18,13 +19,21 @@ NEWEST_FIRST = paging.newest_first("users")
 
 class UserService:
     def __init__(
-        self, uow: UnitOfWorkFactory, reads: ReadSide, *, hasher: Hasher, cursors: CursorCodec, throttle: Throttle
+        self,
+        uow: UnitOfWorkFactory,
+        reads: ReadSide,
+        *,
+        hasher: Hasher,
+        cursors: CursorCodec,
+        throttle: Throttle,
+        outbox: Outbox,
     ) -> None:
         self._uow = uow
         self._reads = reads
         self._hasher = hasher
         self._cursors = cursors
         self._throttle = throttle
+        self._outbox = outbox
 
     async def update_profile(self, caller: Caller, data: ProfileUpdate) -> UserRead:
         async with self._uow() as uow:
@@ -122,7 +131,7 @@ class UserService:
                 raise ConflictError("The password was changed meanwhile; sign in again.")
             if admins == [user.id]:
                 raise ConflictError("The last active admin cannot be erased; make another admin first.")
-            await _erase(uow, user, now=datetime.now(UTC))
+            await _erase(uow, self._outbox, user, now=datetime.now(UTC))
             await uow.commit()
 
     async def erase_user(self, caller: Caller, user_id: uuid.UUID) -> None:
@@ -139,7 +148,7 @@ class UserService:
                 raise PermissionDeniedError("This action needs an active admin.")
             user = await _get(uow, user_id, for_update=True)
             if user.erased_at is None:
-                await _erase(uow, user, now=datetime.now(UTC))
+                await _erase(uow, self._outbox, user, now=datetime.now(UTC))
                 await uow.commit()
 
     async def export(self, caller: Caller) -> UserExportRead:
@@ -174,10 +183,11 @@ class UserService:
         return created
 
 
-async def _erase(uow: UnitOfWork, user: User, *, now: datetime) -> None:
+async def _erase(uow: UnitOfWork, outbox: Outbox, user: User, *, now: datetime) -> None:
     """Erasure, not deletion: the id and the orders stay (accounting and analytics do not change), everything that
-    names or identifies the person goes: email, name, password hash, login sessions with their refresh tokens, and
-    the idempotency keys with the answers stored under them. The email can register again."""
+    names or identifies the person goes: email, name, password hash, login sessions with their refresh tokens, the
+    idempotency keys with the answers stored under them, reset tokens and unsent mail. The email can register
+    again. `shop.user.erased` tells the other systems, in the same transaction."""
     user.email = None
     user.full_name = None
     user.password_hash = None
@@ -185,6 +195,9 @@ async def _erase(uow: UnitOfWork, user: User, *, now: datetime) -> None:
     user.erased_at = now
     await uow.login_sessions.delete_all_for_user(user_id=user.id)
     await uow.idempotency.delete_for_user(user_id=user.id)
+    await uow.password_resets.delete_for_user(user_id=user.id)
+    await uow.outbox.forget_mail_to(user_id=user.id)
+    await uow.outbox.add(outbox.user_erased(user.id, now=now))
 
 
 async def _get(uow: UnitOfWork, user_id: uuid.UUID, *, for_update: bool = False) -> User:

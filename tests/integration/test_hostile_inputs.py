@@ -75,6 +75,11 @@ def baselines(world: World) -> dict[str, Baseline]:
         "POST /auth/register": Baseline(body={"email": "hostile@example.com", "password": "long-enough-1"}),
         "POST /auth/login": Baseline(body={"username": "nobody@example.com", "password": "wrong-password-1"}),
         "POST /auth/refresh": Baseline(body={"refresh_token": "not-a-refresh-token"}),
+        "POST /auth/password-reset": Baseline(body={"email": "nobody@example.com"}),
+        # A token the service never issued: whatever else is sent, no password changes.
+        "POST /auth/password-reset/confirm": Baseline(
+            body={"token": "not-a-reset-token", "new_password": "long-enough-3"}
+        ),
         "POST /auth/logout": Baseline(body={"refresh_token": "not-a-refresh-token"}, ends_session=True),
         "GET /users/me": Baseline(),
         "PATCH /users/me": Baseline(body={"full_name": "Ada"}),

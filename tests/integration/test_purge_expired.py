@@ -58,7 +58,7 @@ async def test_expired_login_sessions_go_with_their_refresh_tokens_and_live_ones
 async def test_once_a_login_session_has_ended_the_purge_deletes_it(container, client, customer):
     week_later = NOW + timedelta(days=8)
     deleted = await container.services.maintenance.purge_expired(now=week_later)
-    assert deleted == {"idempotency_keys": 0, "login_sessions": 1}
+    assert deleted == {"idempotency_keys": 0, "login_sessions": 1, "password_reset_tokens": 0}
     assert await _count(container, LoginSession) == 0
     assert await _count(container, RefreshToken) == 0
     refused = await client.post("/auth/refresh", json={"refresh_token": customer.refresh_token})

@@ -24,6 +24,8 @@ PUBLIC = {
     "POST /auth/register",
     "POST /auth/login",
     "POST /auth/refresh",
+    "POST /auth/password-reset",
+    "POST /auth/password-reset/confirm",
     "GET /products",
     "GET /products/{product_id}",
     "GET /health/live",

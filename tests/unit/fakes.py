@@ -21,6 +21,7 @@ from app.models import (
     OrderStatus,
     OrderStatusChange,
     OutboxKind,
+    PasswordResetToken,
     Product,
     RefreshToken,
     Role,
@@ -48,6 +49,7 @@ class Store:
     changes: list[OrderStatusChange] = field(default_factory=list)
     idempotency: dict[tuple[uuid.UUID, str], IdempotencyKey] = field(default_factory=dict)
     outbox: list["FakeOutboxRow"] = field(default_factory=list)
+    password_resets: dict[uuid.UUID, PasswordResetToken] = field(default_factory=dict)
 
 
 # --- the write side -------------------------------------------------------------------------------
@@ -382,6 +384,39 @@ class FakeIdempotencyRepository:
             del self.rows[(user_id, key)]
 
 
+class FakePasswordResetRepository:
+    def __init__(self, store: Store) -> None:
+        self.rows = store.password_resets
+
+    async def add(self, token: PasswordResetToken) -> None:
+        self.rows[token.id] = token
+
+    async def get(self, *, token_hash: str) -> PasswordResetToken | None:
+        return next((token for token in self.rows.values() if token.token_hash == token_hash), None)
+
+    async def spend(self, *, token_id: uuid.UUID, now: datetime) -> bool:
+        token = self.rows[token_id]
+        if token.used_at is not None:
+            return False
+        token.used_at = now
+        return True
+
+    async def spend_all_for_user(self, *, user_id: uuid.UUID, now: datetime) -> None:
+        for token in self.rows.values():
+            if token.user_id == user_id and token.used_at is None:
+                token.used_at = now
+
+    async def delete_for_user(self, *, user_id: uuid.UUID) -> None:
+        for token_id in [key for key, token in self.rows.items() if token.user_id == user_id]:
+            del self.rows[token_id]
+
+    async def delete_expired(self, *, now: datetime, limit: int) -> int:
+        expired = sorted((t for t in self.rows.values() if t.expires_at <= now), key=lambda t: t.expires_at)[:limit]
+        for token in expired:
+            del self.rows[token.id]
+        return len(expired)
+
+
 class FakeUnitOfWork:
     """Records commits, blocks and rollbacks (a block left without commit), and whether a block is open."""
 
@@ -392,6 +427,7 @@ class FakeUnitOfWork:
         self.products = FakeProductRepository(self.store)
         self.idempotency = FakeIdempotencyRepository(self.store)
         self.outbox = FakeOutboxRepository(self.store)
+        self.password_resets = FakePasswordResetRepository(self.store)
         self.orders = FakeOrderRepository(self.store, self.products, self.idempotency, self.outbox)
         self.commits = 0
         self.rollbacks = 0

@@ -10,6 +10,7 @@ from app.core.pagination import CursorCodec
 from app.models import LoginSession, Role, User
 from app.schemas.user import PasswordUpdate, ProfileUpdate, UserDelete, UserUpdate
 from app.services.caller import Caller
+from app.services.outbox import Outbox
 from app.services.user_service import UserService
 from tests.unit.fakes import FakeHasher, FakeReadSide, FakeThrottle, FakeUnitOfWork, caller, make_user
 
@@ -29,6 +30,7 @@ def _users(uow: FakeUnitOfWork, hasher: FakeHasher | None = None) -> UserService
         hasher=hasher or FakeHasher(uow),
         cursors=CursorCodec(b"unit"),
         throttle=FakeThrottle(),
+        outbox=Outbox(events=True, mail=True),
     )
 
 
@@ -228,6 +230,7 @@ async def test_erase_me_removes_the_person_and_its_sessions(uow, hasher):
     assert (user.email, user.full_name, user.password_hash, user.is_active) == (None, None, None, False)
     assert user.erased_at is not None
     assert uow.login_sessions.of_user(user.id) == []
+    assert [event.type for event in uow.outbox.messages()] == ["shop.user.erased"]
     assert uow.commits == 1
     assert hasher.inside_transaction == []
 

@@ -48,7 +48,7 @@ export async function loadAnalytics() {
     money(item.revenue_cents, state.currency),
   ]);
   fillTable("top-customers", customers.items, (item) => [
-    item.email,
+    item.email ?? "(erased account)",
     count(item.order_count),
     money(item.revenue_cents, state.currency),
   ]);
