@@ -2,6 +2,7 @@
 the outbox, and the confirmation; replayed, expired and outdated tokens; identical answers for unknown emails."""
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -197,3 +198,46 @@ async def test_erasure_drops_the_reset_tokens_and_unsent_mail(shop, mail_server,
             )
         ).all()
     assert tokens == [] and mails == []
+
+
+class Everything(logging.Handler):
+    """Every record of the service's loggers, with its extra fields."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage() + " " + str(record.__dict__))
+
+
+async def test_a_reset_token_never_reaches_a_production_log(app_factory, database, mail_server, register):
+    key = uuid.uuid4().hex + uuid.uuid4().hex.upper()
+    settings = make_settings(
+        database,
+        environment="production",
+        jwt_secret_key=key,
+        smtp_host="127.0.0.1",
+        smtp_port=mail_server.port,
+        smtp_starttls=False,
+        outbox_poll_seconds=0.05,
+        password_reset_url=RESET_URL,
+    )
+    shop = app_factory(settings)
+    handler, service_log = Everything(), logging.getLogger("app")
+    level = service_log.level
+    service_log.addHandler(handler)
+    service_log.setLevel(logging.DEBUG)
+    try:
+        async with http_client(shop) as client, relaying(shop):
+            account = await register()
+            assert (await _ask(client, account.email)).status_code == 202
+            token = await _reset_mail(mail_server, account.email)
+            body = {"token": token, "new_password": "a-brand-new-password"}
+            assert (await client.post("/auth/password-reset/confirm", json=body)).status_code == 204
+            assert_problem(await client.post("/auth/password-reset/confirm", json=body), 400)
+    finally:
+        service_log.removeHandler(handler)
+        service_log.setLevel(level)
+    assert any("/auth/password-reset/confirm" in line for line in handler.lines), "no access log line was seen"
+    assert not [line for line in handler.lines if token in line]
