@@ -25,7 +25,7 @@ from app.models import OutboxKind
 from app.queries.read_side import SqlReadSide
 from app.services.analytics_service import AnalyticsService
 from app.services.auth_service import AuthService
-from app.services.maintenance_service import MaintenanceService
+from app.services.maintenance_service import MaintenanceService, expiring
 from app.services.order_service import OrderService
 from app.services.order_status_service import OrderStatusService
 from app.services.outbox import Outbox
@@ -219,7 +219,9 @@ def _services(
         ),
         order_status=OrderStatusService(uow, outbox=outbox),
         analytics=AnalyticsService(reads),
-        maintenance=MaintenanceService(uow),
+        maintenance=MaintenanceService(
+            uow, purges=expiring(outbox_retention=timedelta(days=settings.outbox_retention_days))
+        ),
         password_resets=PasswordResetService(
             uow,
             hasher=hasher,

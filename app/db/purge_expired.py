@@ -1,4 +1,4 @@
-"""Delete everything that has expired: idempotency keys, and login sessions with their refresh tokens.
+"""Delete everything that has expired: idempotency keys, login sessions with their refresh tokens, sent outbox rows.
 
 `python -m app.db.purge_expired` (in the container: `order-service python -m app.db.purge_expired`). Safe at any
 time, from cron and several at once: it works in small transactions that never block requests for long, and

@@ -1,13 +1,13 @@
 """Deleting what has expired, in small transactions, so that it can run at any time, from cron, several at once.
 
-Each kind of expired row is one `Purge` in `PURGES`: a name and the repository call that deletes one batch.
+Each kind of expired row is one `Purge` in `expiring()`: a name and the repository call that deletes one batch.
 A batch is its own transaction (short locks; an interrupted run keeps what it did), and concurrent runs take
 different rows (SKIP LOCKED on PostgreSQL; SQLite's single writer queues them).
 """
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.services.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -32,16 +32,22 @@ async def _password_reset_tokens(uow: UnitOfWork, now: datetime, limit: int) -> 
     return await uow.password_resets.delete_expired(now=now, limit=limit)
 
 
-# What expires, one line each.
-PURGES: tuple[Purge, ...] = (
-    Purge("idempotency_keys", _idempotency_keys),
-    Purge("login_sessions", _login_sessions),
-    Purge("password_reset_tokens", _password_reset_tokens),
-)
+def expiring(*, outbox_retention: timedelta) -> tuple[Purge, ...]:
+    """What expires, one line each."""
+
+    async def outbox_sent(uow: UnitOfWork, now: datetime, limit: int) -> int:
+        return await uow.outbox.delete_sent_before(before=now - outbox_retention, limit=limit)
+
+    return (
+        Purge("idempotency_keys", _idempotency_keys),
+        Purge("login_sessions", _login_sessions),
+        Purge("password_reset_tokens", _password_reset_tokens),
+        Purge("outbox_sent", outbox_sent),
+    )
 
 
 class MaintenanceService:
-    def __init__(self, uow: UnitOfWorkFactory, *, purges: tuple[Purge, ...] = PURGES) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, *, purges: tuple[Purge, ...]) -> None:
         self._uow = uow
         self._purges = purges
 

@@ -195,19 +195,3 @@ async def read_backlog(uow: UnitOfWorkFactory) -> Backlog:
     """How many messages wait, and since when (the `/metrics` gauges)."""
     async with uow() as unit:
         return await unit.outbox.backlog()
-
-
-async def purge_sent(uow: UnitOfWorkFactory, *, older_than: timedelta, batch_size: int = 1000) -> int:
-    """Delete sent outbox rows older than `older_than`, in short batches; returns how many went.
-
-    For the maintenance command: safe to run concurrently (the batches skip each other's rows) and from cron.
-    """
-    before = datetime.now(UTC) - older_than
-    deleted = 0
-    while True:
-        async with uow() as unit:
-            count = await unit.outbox.delete_sent_before(before=before, limit=batch_size)
-            await unit.commit()
-        deleted += count
-        if count < batch_size:
-            return deleted

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app.models import LoginSession, RefreshToken
+from app.models import LoginSession, OutboxMessage, RefreshToken
+from app.models.outbox import OutboxKind
+from app.repositories.outbox_repo import NewMessage
 from tests.conftest import ROOT
 
 NOW = datetime.now(UTC)
@@ -58,7 +60,7 @@ async def test_expired_login_sessions_go_with_their_refresh_tokens_and_live_ones
 async def test_once_a_login_session_has_ended_the_purge_deletes_it(container, client, customer):
     week_later = NOW + timedelta(days=8)
     deleted = await container.services.maintenance.purge_expired(now=week_later)
-    assert deleted == {"idempotency_keys": 0, "login_sessions": 1, "password_reset_tokens": 0}
+    assert deleted == {"idempotency_keys": 0, "login_sessions": 1, "password_reset_tokens": 0, "outbox_sent": 0}
     assert await _count(container, LoginSession) == 0
     assert await _count(container, RefreshToken) == 0
     refused = await client.post("/auth/refresh", json={"refresh_token": customer.refresh_token})
@@ -72,6 +74,33 @@ async def test_concurrent_runs_share_the_work_and_delete_each_row_once(database,
     runs = await asyncio.gather(*(container.services.maintenance.purge_expired(batch_size=5) for _ in range(4)))
     assert sum(run["login_sessions"] for run in runs) == 60
     assert await _count(container, LoginSession) == 1  # the customer's live login
+
+
+async def _add_outbox_rows(container, count: int, *, sent_at: datetime | None) -> None:
+    async with container.unit_of_work() as uow:
+        messages = [
+            NewMessage(uuid.uuid4(), OutboxKind.EVENT, "shop.user.registered", uuid.uuid4(), 1, "{}", NOW)
+            for _ in range(count)
+        ]
+        await uow.outbox.add(messages)
+        await uow.commit()
+    if sent_at is not None:
+        async with container.engine.begin() as connection:
+            await connection.execute(
+                OutboxMessage.__table__.update().where(OutboxMessage.sent_at.is_(None)).values(sent_at=sent_at)
+            )
+
+
+async def test_sent_outbox_rows_go_after_the_retention_and_pending_ones_never(container):
+    retention = timedelta(days=container.settings.outbox_retention_days)
+    await _add_outbox_rows(container, 3, sent_at=NOW - retention - timedelta(minutes=1))
+    await _add_outbox_rows(container, 2, sent_at=NOW - retention + timedelta(hours=1))
+    await _add_outbox_rows(container, 4, sent_at=None)
+
+    deleted = await container.services.maintenance.purge_expired(batch_size=2)
+
+    assert deleted["outbox_sent"] == 3
+    assert await _count(container, OutboxMessage) == 6
 
 
 def test_the_documented_command_runs_and_reports(database) -> None:
@@ -88,6 +117,7 @@ def test_the_documented_command_runs_and_reports(database) -> None:
     assert result.returncode == 0, result.stderr
     assert "idempotency_keys: 0 deleted" in result.stdout
     assert "login_sessions: 0 deleted" in result.stdout
+    assert "outbox_sent: 0 deleted" in result.stdout
 
 
 def test_the_command_fails_loudly_when_the_database_is_unreachable() -> None:

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 from app.models import OutboxKind
 from app.repositories.outbox_repo import SCRUBBED
+from app.services.maintenance_service import MaintenanceService, expiring
 from app.services.outbox import Mail, Outbox
-from app.services.outbox_relay import OutboxRelay, purge_sent
+from app.services.outbox_relay import OutboxRelay
 from tests.unit.fakes import FakeUnitOfWork, make_user
 
 OUTBOX = Outbox(events=True, mail=True)
@@ -106,6 +107,7 @@ async def test_purge_deletes_only_sent_rows_past_the_retention(uow):
     old.sent_at = datetime.now(UTC) - timedelta(days=8)
     recent.sent_at = datetime.now(UTC) - timedelta(days=1)
 
-    assert await purge_sent(lambda: uow, older_than=timedelta(days=7), batch_size=1) == 1
+    maintenance = MaintenanceService(lambda: uow, purges=expiring(outbox_retention=timedelta(days=7)))
+    assert (await maintenance.purge_expired(batch_size=1))["outbox_sent"] == 1
     assert [row.position for row in uow.outbox.rows] == [recent.position, _pending.position]
     assert (await relay(uow, Broker()).backlog()).pending == 1
