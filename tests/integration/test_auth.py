@@ -121,6 +121,26 @@ async def test_register_missing_fields_is_422(client):
 # --- login ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "registered_as",
+    ["x-{tag}@xn--exmple-cua.com", "X-{tag}@EXÄMPLE.COM", " x-{tag}@exa\u0308mple.com ", "x-{tag}@exämple.com"],
+    ids=["idna", "upper-case", "decomposed-with-spaces", "canonical"],
+)
+async def test_an_email_logs_in_with_the_spelling_it_registered_with_and_every_other(client, registered_as):
+    tag = uuid.uuid4().hex[:8]
+    spelling = registered_as.format(tag=tag)
+    response = await client.post("/auth/register", json={"email": spelling, "password": "long-enough-pass"})
+    assert response.status_code == 201, response.text
+    assert response.json()["email"] == f"x-{tag}@exämple.com"
+    for other in ["x-{tag}@xn--exmple-cua.com", "X-{tag}@EXÄMPLE.COM", "x-{tag}@exa\u0308mple.com", registered_as]:
+        login = await client.post(
+            "/auth/login", data={"username": other.format(tag=tag), "password": "long-enough-pass"}
+        )
+        assert login.status_code == 200, (other, login.text)
+    again = await client.post("/auth/register", json={"email": f"X-{tag}@xn--exmple-cua.com", "password": "x" * 8})
+    assert_problem(again, 409)
+
+
 async def test_login_returns_a_bearer_pair(client, customer):
     response = await client.post("/auth/login", data={"username": customer.email, "password": customer.password})
     assert response.status_code == 200, response.text
