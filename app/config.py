@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=2)
     argon2_parallelism: int = Field(default=1, ge=1)
     password_hash_threads: int = Field(default=2, ge=1, le=64)
+    # Hashes running or waiting per worker; past it a request that needs one is a 503 with Retry-After.
+    password_hash_queue: int = Field(default=32, ge=1, le=10_000)
 
     @field_validator(
         "jwt_secret_key",

@@ -121,6 +121,15 @@ class MailUnavailableError(AppError):
     status, slug, title = 503, "mail-unavailable", "Mail unavailable"
 
 
+class OverloadedError(AppError):
+    """A 503: this worker takes no more of some costly work now (password hashing); nothing was changed."""
+
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))})
+
+
 class DatabaseUnavailableError(Exception):
     """The database could not answer (refused, cut, timed out); raised from the driver's error, kept as the cause."""
 

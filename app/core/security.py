@@ -10,6 +10,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from passlib.exc import PasswordValueError
 from sqlalchemy.engine import make_url
 
 from app.config import Settings
-from app.core.errors import AuthenticationError
+from app.core.errors import AuthenticationError, OverloadedError
 
 logger = logging.getLogger("app.security")
 
@@ -41,6 +42,9 @@ class PasswordHasher:
 
     A hash is ~20 ms of CPU and 19 MiB of memory. At normal priority a burst of logins takes the cores from the
     event loop, which answers every other request; at a low priority hashing mostly gets what the loop leaves.
+    At most PASSWORD_HASH_QUEUE hashes are running or waiting in a worker; one more is refused at once (a 503 with
+    `Retry-After`) rather than queued behind all the others: a flood of logins for unknown emails would otherwise
+    make every real login wait for the whole queue.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -56,14 +60,26 @@ class PasswordHasher:
             settings.password_hash_threads, thread_name_prefix="password-hash", initializer=_lowest_cpu_priority
         )
         self._dummy_hash: str | None = None
+        self._queue_size = settings.password_hash_queue
+        self._pending = 0  # running or waiting; only the event loop's thread touches it
 
     async def hash(self, password: str) -> str:
-        hashed: str = await asyncio.get_running_loop().run_in_executor(self._threads, self._context.hash, password)
+        hashed: str = await self._run(self._context.hash, password)
         return hashed
 
     async def verify(self, password: str, password_hash: str) -> tuple[bool, str | None]:
         """Check a password; the second item is a fresh hash when the stored one is outdated."""
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self._verify, password, password_hash)
+        verified: tuple[bool, str | None] = await self._run(self._verify, password, password_hash)
+        return verified
+
+    async def _run(self, work: Callable[..., Any], *args: Any) -> Any:
+        if self._pending >= self._queue_size:
+            raise OverloadedError("Too many password checks are waiting; nothing was changed. Try again shortly.")
+        self._pending += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._threads, work, *args)
+        finally:
+            self._pending -= 1
 
     def close(self) -> None:
         self._threads.shutdown(wait=False)

@@ -4,17 +4,37 @@ import re
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar, cast
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
+
+from app.core import text
+from app.core.text import unassigned
 
 T = TypeVar("T")
 
-# Printable text: control characters (NUL included) are refused at the edge, so they can
-# never reach a log line or a database that rejects them.
-PlainText = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+def _assigned_only(value: str) -> str:
+    # The pattern states every other part of the text rule; unassigned code points are too many to list there.
+    if unassigned(value):
+        raise PydanticCustomError("text_unassigned", "Text may not hold code points Unicode has not assigned")
+    return value
+
+
+# Text by the one rule of app/core/text.py: refused at the edge, so control characters, separators, bidirectional
+# overrides and the like never reach a log line, a database that rejects them, or a page that shows them.
+PlainText = Annotated[str, StringConstraints(pattern=f"^[^{text.REFUSED}]*$"), AfterValidator(_assigned_only)]
 # PlainText with at least one character that is not whitespace: what is left once trimmed is never empty,
 # and the OpenAPI document says so (a trimmed `min_length` alone would let " " look valid there).
-NonBlankText = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$")]
+NonBlankText = Annotated[
+    str,
+    StringConstraints(pattern=f"^[^{text.REFUSED}]*[^{text.REFUSED}\\s][^{text.REFUSED}]*$"),
+    AfterValidator(_assigned_only),
+]
+# The same rule, with line breaks and tabs allowed (free text such as a description).
+MultilineText = Annotated[
+    str, StringConstraints(pattern=f"^[^{text.REFUSED_BESIDE_LINE_BREAKS}]*$"), AfterValidator(_assigned_only)
+]
 
 
 def _iso_8601_only(value: object) -> object:

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from app.schemas.common import NonBlankText, NotNull, Page, RequestBody
+from app.schemas.common import MultilineText, NonBlankText, NotNull, Page, RequestBody
 
 # Upper bounds keep every order total (50 lines x 1000 units) below 2**53, so JSON clients
 # that read numbers as doubles still get exact cents.
@@ -14,7 +14,7 @@ MAX_STOCK = 2_147_483_647
 Sku = Annotated[NonBlankText, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 ProductName = Annotated[NonBlankText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 # Free text may span lines; other control characters are refused.
-Description = Annotated[str, StringConstraints(max_length=5000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+Description = Annotated[MultilineText, StringConstraints(max_length=5000)]
 PriceCents = Annotated[int, Field(strict=True, ge=1, le=MAX_PRICE_CENTS)]
 Stock = Annotated[int, Field(strict=True, ge=0, le=MAX_STOCK)]
 

@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from app.core.emails import canonical_email
+from app.core.emails import canonical_email, canonical_email_fragment
 from app.core.errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError, RateLimitedError
 from app.core.pagination import CursorCodec
 from app.models import Role, User
@@ -72,10 +72,12 @@ class UserService:
         await self._throttle.reset(email)
 
     async def list_users(self, caller: Caller, *, limit: int, cursor: str | None, email: str | None) -> Page[UserRead]:
-        """Newest first; `email` is a case-insensitive substring of the address."""
+        """Newest first; `email` is a substring of the address, in any spelling that registers (case, Unicode
+        normalisation, an `xn--` domain)."""
+        fragment = canonical_email_fragment(email) if email else None
 
         async def fetch(after: paging.TimeAndId | None, count: int) -> list[UserRead]:
-            return await self._reads.users.list_page(email_contains=email, after=after, limit=count)
+            return await self._reads.users.list_page(email_contains=fragment, after=after, limit=count)
 
         return await paging.page(
             self._cursors, NEWEST_FIRST, viewer=str(caller.id), cursor=cursor, limit=limit, fetch=fetch

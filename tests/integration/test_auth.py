@@ -80,8 +80,28 @@ async def test_register_duplicate_email_differing_in_case_is_409(client):
         ({"role": "admin"}, ["body", "role"]),
         ({"is_active": False}, ["body", "is_active"]),
         ({"full_name": "bell\x07"}, ["body", "full_name"]),
+        ({"full_name": "evil\u202etxt.exe"}, ["body", "full_name"]),
+        ({"full_name": "two\u2028lines"}, ["body", "full_name"]),
+        ({"full_name": "next\x85line"}, ["body", "full_name"]),
+        ({"full_name": "\ufeffbom"}, ["body", "full_name"]),
+        ({"full_name": "private\ue000use"}, ["body", "full_name"]),
+        ({"full_name": "unassigned\U000e0080"}, ["body", "full_name"]),
     ],
-    ids=["password-7", "password-129", "bad-email", "no-tld", "role", "is_active", "control-char-name"],
+    ids=[
+        "password-7",
+        "password-129",
+        "bad-email",
+        "no-tld",
+        "role",
+        "is_active",
+        "control-char-name",
+        "bidi-override-name",
+        "line-separator-name",
+        "c1-name",
+        "bom-name",
+        "private-use-name",
+        "unassigned-name",
+    ],
 )
 async def test_register_rejects_invalid_bodies(client, changes, loc):
     body = {"email": new_email(), "password": "long-enough-pass", **changes}
@@ -99,6 +119,26 @@ async def test_register_missing_fields_is_422(client):
 
 
 # --- login ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "registered_as",
+    ["x-{tag}@xn--exmple-cua.com", "X-{tag}@EXÄMPLE.COM", " x-{tag}@exa\u0308mple.com ", "x-{tag}@exämple.com"],
+    ids=["idna", "upper-case", "decomposed-with-spaces", "canonical"],
+)
+async def test_an_email_logs_in_with_the_spelling_it_registered_with_and_every_other(client, registered_as):
+    tag = uuid.uuid4().hex[:8]
+    spelling = registered_as.format(tag=tag)
+    response = await client.post("/auth/register", json={"email": spelling, "password": "long-enough-pass"})
+    assert response.status_code == 201, response.text
+    assert response.json()["email"] == f"x-{tag}@exämple.com"
+    for other in ["x-{tag}@xn--exmple-cua.com", "X-{tag}@EXÄMPLE.COM", "x-{tag}@exa\u0308mple.com", registered_as]:
+        login = await client.post(
+            "/auth/login", data={"username": other.format(tag=tag), "password": "long-enough-pass"}
+        )
+        assert login.status_code == 200, (other, login.text)
+    again = await client.post("/auth/register", json={"email": f"X-{tag}@xn--exmple-cua.com", "password": "x" * 8})
+    assert_problem(again, 409)
 
 
 async def test_login_returns_a_bearer_pair(client, customer):
@@ -141,8 +181,17 @@ async def test_login_failures_are_indistinguishable(client, admin, register):
 
 @pytest.mark.parametrize(
     "username",
-    ["user\x00@example.com", "x" * 5000 + "@example.com", "not an email"],
-    ids=["nul-byte", "huge", "not-an-email"],
+    [
+        "user\x00@example.com",
+        "x" * 5000 + "@example.com",
+        "not an email",
+        "user\u202e@example.com",
+        "user@exa\u2028mple.com",
+        "\ufeffuser@example.com",
+        "us\x85er@example.com",
+        "user\ue000@example.com",
+    ],
+    ids=["nul-byte", "huge", "not-an-email", "bidi-override", "line-separator", "bom", "c1", "private-use"],
 )
 async def test_login_with_unusable_username_is_plain_401(client, username):
     response = await client.post("/auth/login", data={"username": username, "password": "whatever-pass"})

@@ -52,6 +52,7 @@ INEXPRESSIBLE = {
     "too_many_points": "a revenue series holds at most 1000 periods",
     "admin_only_filter": "`user_id` on GET /orders is for admins",
     "idempotency_key_reused": "the same key with another body",
+    "text_unassigned": "text may not hold unassigned code points, too many for a pattern to list",
 }
 
 DOCUMENT = service_app.openapi()

@@ -176,6 +176,59 @@ async def test_search_rejects_control_characters(client):
     assert_problem(await client.get("/products", params={"q": "a\x00b"}), 422)
 
 
+# The one text rule (app/core/text.py), for every text field a product has and for the search.
+REFUSED_TEXT = {
+    "c1-next-line": "a\x85b",
+    "c1-csi": "a\x9bb",
+    "line-separator": "a\u2028b",
+    "paragraph-separator": "a\u2029b",
+    "right-to-left-override": "\u202eevil",
+    "left-to-right-embedding": "a\u202ab",
+    "first-strong-isolate": "a\u2068b",
+    "byte-order-mark": "\ufeffa",
+    "private-use": "a\ue000b",
+    "private-use-plane-15": "a\U000f0001b",
+    "unassigned": "a\U000e0080b",
+    "noncharacter": "a\uffffb",
+    "escape": "a\x1b[31mb",
+}
+ACCEPTED_TEXT = {
+    "accents": "Café crème",
+    "combining-mark": "Cafe\u0301",
+    "cjk": "日本語の本",
+    "hebrew": "שלום",
+    "arabic-with-letter-mark": "مرحبا\u061c",
+    "emoji-with-joiners": "\U0001f468\u200d\U0001f469\u200d\U0001f467",
+    "flag": "\U0001f1fa\U0001f1f8",
+}
+
+
+@pytest.mark.parametrize("field", ["sku", "name", "description"])
+@pytest.mark.parametrize("value", REFUSED_TEXT.values(), ids=REFUSED_TEXT.keys())
+async def test_product_text_follows_the_text_rule(client, admin, field, value):
+    body = {"sku": f"SKU-{uuid.uuid4().hex[:8]}", "name": "Mug", "price_cents": 100, "stock": 1, field: value}
+    problem = assert_problem(await client.post("/products", json=body, headers=admin.headers), 422)
+    assert [error["loc"] for error in problem["errors"]] == [["body", field]]
+    product = await make_product(client, admin)
+    response = await client.patch(f"/products/{product['id']}", json={field: value}, headers=admin.headers)
+    if field == "sku":
+        assert_problem(response, 422)  # a SKU cannot change at all
+    else:
+        assert [e["loc"] for e in assert_problem(response, 422)["errors"]] == [["body", field]]
+    assert [e["loc"] for e in assert_problem(await client.get("/products", params={"q": value}), 422)["errors"]] == [
+        ["query", "q"]
+    ]
+
+
+@pytest.mark.parametrize("value", ACCEPTED_TEXT.values(), ids=ACCEPTED_TEXT.keys())
+async def test_text_of_every_script_with_marks_and_emoji_is_accepted(client, admin, value):
+    body = {"sku": f"{value}-{uuid.uuid4().hex[:6]}", "name": value, "description": f"{value}\n\t{value}"}
+    response = await client.post("/products", json=body | {"price_cents": 100, "stock": 1}, headers=admin.headers)
+    assert response.status_code == 201, response.text
+    assert (response.json()["name"], response.json()["description"]) == (value, body["description"])
+    assert [p["sku"] for p in (await client.get("/products", params={"q": value})).json()["items"]] == [body["sku"]]
+
+
 async def test_pagination_walks_every_product_once_while_products_are_added(client, admin):
     created = [await make_product(client, admin, name=f"Item {index:02d}") for index in range(7)]
     seen: list[str] = []

@@ -1,4 +1,4 @@
-"""Failed-login throttling, in process memory and in Redis, and when Redis is down.
+"""Failed-login throttling, in process memory and in Redis, and when Redis is down; the password-hashing queue.
 
 Each test builds its own app with a small limit (3 failures in a 2-second window) and uses fresh
 emails, so counters never collide across tests, runs or workers sharing one Redis.
@@ -7,9 +7,12 @@ emails, so counters never collide across tests, runs or workers sharing one Redi
 import asyncio
 import time
 import uuid
+from collections import Counter
 
 import pytest
 
+from app.core.errors import OverloadedError
+from app.core.security import PasswordHasher
 from tests.conftest import REDIS_URL, assert_problem, http_client, make_settings
 
 MAX_FAILURES = 3
@@ -173,3 +176,34 @@ async def test_a_wrong_current_password_counts_like_a_failed_login(http):
     await asyncio.sleep(retry_after)
     assert (await change("the-right-password")).status_code == 204
     assert (await attempt(http, address, "a-new-password")).status_code == 200
+
+
+# --- the password-hashing queue -------------------------------------------------------------------
+
+
+async def test_password_hashing_takes_at_most_its_queue_and_refuses_the_rest_at_once(database):
+    hasher = PasswordHasher(make_settings(database, password_hash_queue=2, password_hash_threads=1))
+    try:
+        results = await asyncio.gather(*(hasher.hash("a-password-123") for _ in range(6)), return_exceptions=True)
+        assert [isinstance(result, str) for result in results] == [True, True, False, False, False, False]
+        refused = [result for result in results if not isinstance(result, str)]
+        assert all(isinstance(e, OverloadedError) and e.headers == {"Retry-After": "1"} for e in refused), refused
+        # The queue drains: once those two are done, hashing goes on.
+        assert (await hasher.verify("a-password-123", results[0]))[0]
+    finally:
+        hasher.close()
+
+
+async def test_logins_beyond_the_hashing_queue_are_503_with_retry_after(app_factory, database):
+    app = app_factory(make_settings(database, password_hash_queue=1, password_hash_threads=1))
+    async with http_client(app) as http:
+        address = await registered(http)
+        responses = await asyncio.gather(*(attempt(http, email(), "any-password") for _ in range(20)))
+        statuses = Counter(response.status_code for response in responses)
+        assert set(statuses) == {401, 503}, statuses
+        for response in responses:
+            if response.status_code == 503:
+                assert_problem(response, 503)
+                assert response.headers["retry-after"] == "1"
+        # The queue drains: the account's own login goes through afterwards.
+        assert (await attempt(http, address, "the-right-password")).status_code == 200

@@ -189,6 +189,20 @@ async def test_admin_list_filters_by_a_literal_email_substring(client, admin, re
     assert await emails("nobody-has-this") == set()
 
 
+async def test_admin_list_finds_an_email_by_any_spelling_that_registers(client, admin, register):
+    tag = uuid.uuid4().hex[:8]
+    account = await register(f"x-{tag}@xn--exmple-cua.com")
+
+    async def found(needle: str) -> bool:
+        response = await client.get("/users", params={"email": needle}, headers=admin.headers)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]] == [account.id]
+
+    for needle in [f"x-{tag}@xn--exmple-cua.com", f"X-{tag}@EXÄMPLE", f"{tag}@exa\u0308mple.com", "xn--exmple-cua"]:
+        assert await found(needle), needle
+    assert not await found(f"{tag}@xn--other-cua")
+
+
 async def test_admin_list_email_filter_refuses_control_characters(client, admin):
     assert_problem(await client.get("/users", params={"email": "a\x00b"}, headers=admin.headers), 422)
 
