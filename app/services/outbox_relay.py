@@ -69,8 +69,8 @@ class OutboxRelay:
         ]
 
     async def run(self) -> None:
-        """Relay until `stop()` (each loop ends after its pass in progress) or cancelled: one loop per channel."""
-        self._stopping.clear()
+        """Relay until `stop()` (each loop ends after its pass in progress; a relay stopped before it ran does
+        not start) or cancelled: one loop per channel."""
         await asyncio.gather(*(self._loop(kind) for kind in self.channels))
 
     def stop(self) -> None:

@@ -1,5 +1,6 @@
 """The relay over the fakes: order kept per subject, failures retried with backoff, mails addressed when sent."""
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -111,3 +112,9 @@ async def test_purge_deletes_only_sent_rows_past_the_retention(uow):
     assert (await maintenance.purge_expired(batch_size=1))["outbox_sent"] == 1
     assert [row.position for row in uow.outbox.rows] == [recent.position, _pending.position]
     assert (await relay(uow, Broker()).backlog()).pending == 1
+
+
+async def test_a_relay_stopped_before_it_ran_does_not_start(uow):
+    relayer = relay(uow, Broker())
+    relayer.stop()
+    await asyncio.wait_for(relayer.run(), 1)
