@@ -18,11 +18,14 @@ What it does
      sale's peak; its throughput is also given as a share of the 256-product one), a mixed load (70% reads,
      20% orders placed, 10% other: order history and profile updates) and GET /analytics/summary (30 days,
      admin logins) on a dataset ten times larger (BENCH_ANALYTICS_ORDERS).
-  5. Extras (BENCH_EXTRAS=0 skips them): p99 at 70% of each scenario's peak under a paced, fixed-rate load
+  5. With the POST /orders scenario (BENCH_OUTBOX=0 skips it): the worker CPU per order of a second instance
+     with EVENTS_URL (RabbitMQ at BENCH_AMQP, default amqp://guest:guest@127.0.0.1:5672/) and SMTP_HOST (an
+     SMTP sink in the bench process) set, against the plain instance, in alternation: the outbox's overhead.
+  6. Extras (BENCH_EXTRAS=0 skips them): p99 at 70% of each scenario's peak under a paced, fixed-rate load
      (each connection pauses between requests, calibrated to the rate; this is not free of coordinated
      omission, as wrk2 would be); worker RSS growth across BENCH_GROWTH_REQUESTS mixed requests after
      warm-up; GET /users/me p99 while bursts of 32 concurrent logins run back to back, against its p99 alone.
-  6. Prints the table (ours, floor, ratio, p50/p90/p99, errors = non-2xx + socket errors, the workers' CPU
+  7. Prints the table (ours, floor, ratio, p50/p90/p99, errors = non-2xx + socket errors, the workers' CPU
      time per request from /proc/<pid>/stat, each worker's peak RSS from /proc VmHWM), writes BENCH_OUT
      (default bench-results.json) and markdown rows for docs/tradeoffs.md.
 

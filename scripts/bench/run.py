@@ -3,6 +3,7 @@
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -15,12 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from scripts.bench import dataset, load, report, scenarios
 from scripts.bench.dataset import BULK_PASSWORD, Dataset
 from scripts.bench.report import Outcome
 from scripts.bench.scenarios import SCENARIOS, Context, Scenario, VirtualUser
 from scripts.bench.servers import ROOT, Server
+from scripts.processes import free_port
 
 TOKEN_MAX_AGE_SECONDS = 300  # access tokens live 15 minutes; log in again well before that
 BURST_LOGINS = 32
@@ -134,6 +138,53 @@ class Bench:
               f"{outcome.median('floor', 'rps'):.0f}/s, ratio {outcome.ratio:.2f}")  # fmt: skip
         return outcome
 
+    def outbox_overhead(self, ours: Server, data: Dataset, lines: list[str]) -> dict[str, float]:
+        """Worker CPU per placed order without and with the outbox's channels (EVENTS_URL and SMTP_HOST set).
+
+        A second instance of the service sends every order's event to RabbitMQ (BENCH_AMQP) and its confirmation
+        mail to an SMTP sink in this process; its relay runs in its workers, so its CPU is counted. The two
+        instances run the same plan in alternation, like ours and the floor.
+        """
+        amqp = os.environ.get("BENCH_AMQP", "amqp://guest:guest@127.0.0.1:5672/")
+        port = free_port()
+        sink = Controller(_Discard(), hostname="127.0.0.1", port=port)
+        sink.start()
+        env = {**self.server_env(data), "EVENTS_URL": amqp, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+               "SMTP_STARTTLS": "false"}  # fmt: skip
+        relaying = Server("ours-outbox", "app.main:app", env, self.workdir)
+        plan = load.write_plan(self.workdir / "outbox.plan", lines)
+        plain_cpu: list[float] = []
+        outbox_cpu: list[float] = []
+        plain_rps: list[float] = []
+        outbox_rps: list[float] = []
+        try:
+            relaying.launch()
+            relaying.wait_ready()
+            conns = self.config.connections
+            load.run(relaying.base_url, plan, seconds=1, connections=conns)  # warm-up
+            for _ in range(self.config.rounds):
+                for server, cpu, rps in ((ours, plain_cpu, plain_rps), (relaying, outbox_cpu, outbox_rps)):
+                    before = server.cpu_seconds()
+                    result = load.run(server.base_url, plan, seconds=self.config.slice_seconds, connections=conns)
+                    cpu.append((server.cpu_seconds() - before) / max(result.requests, 1) * 1e6)
+                    rps.append(result.rps)
+            time.sleep(2)  # the relay's last batches
+        finally:
+            relaying.stop()
+            sink.stop()
+        plain, with_outbox = statistics.median(plain_cpu), statistics.median(outbox_cpu)
+        overhead = (with_outbox / plain - 1) * 100 if plain else 0.0
+        print(f"  POST /orders with EVENTS_URL and SMTP_HOST: {with_outbox:.0f} us of worker CPU per order, "
+              f"without {plain:.0f} us ({overhead:+.1f}%); {statistics.median(outbox_rps):.0f}/s vs "
+              f"{statistics.median(plain_rps):.0f}/s")  # fmt: skip
+        return {
+            "outbox_cpu_us": round(with_outbox, 1),
+            "plain_cpu_us": round(plain, 1),
+            "outbox_cpu_overhead_pct": round(overhead, 1),
+            "outbox_rps": round(statistics.median(outbox_rps), 1),
+            "plain_rps": round(statistics.median(plain_rps), 1),
+        }
+
     def paced(self, outcome: Outcome, ours: Server, plan: Path) -> None:
         """p99 at 70% of the peak: each connection pauses between requests, calibrated to hit the rate."""
         conns, target = self.config.connections, 0.7 * outcome.median("ours", "rps")
@@ -222,6 +273,13 @@ class Bench:
         }
 
 
+class _Discard:
+    """An SMTP server's handler that accepts every mail and keeps none."""
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        return "250 OK"
+
+
 def _mb(values: list[float]) -> str:
     return "/".join(f"{value:.0f}" for value in values)
 
@@ -246,6 +304,10 @@ def run_requests(bench: Bench, data: Dataset, chosen: list[Scenario]) -> list[Ou
         if "hot" in by_key and "place" in by_key:
             spread = by_key["place"].median("ours", "rps")
             by_key["hot"].extra["ours_vs_256_products"] = round(by_key["hot"].median("ours", "rps") / spread, 3)
+        if "place" in by_key and os.environ.get("BENCH_OUTBOX", "1") != "0":
+            scenarios.log_in_customers(ours.base_url, users)
+            place = next(s for s in chosen if s.key == "place")
+            by_key["place"].extra.update(bench.outbox_overhead(ours, data, place.build(context)))
         if config.extras:
             scenarios.log_in_customers(ours.base_url, users)
             by_key = {item.key: item for item in outcomes}
