@@ -1,39 +1,51 @@
 """Aggregates over orders for the analytics. Every figure is computed by the database (GROUP BY, filtered
 aggregates); no order is ever loaded to be added up in Python. Each statement is planned for its own range.
 
-Dialects differ only in how a timestamp is cut to its UTC day, Monday-started week or month, written once
-in `_period_start` below. Top products read whole UTC days from `product_sales_daily` (kept exact by
-triggers) and the partial days at either end of the range from the order lines themselves.
+Every report reads whole UTC days of its range from a rollup kept exact by triggers in the orders' own
+transactions (`order_stats_daily`, `customer_sales_daily`, `customer_returns_daily`, `product_sales_daily`) and
+only the partial days at either end from the orders and their lines, so its cost grows with the days in the
+range, not with the orders. The shared pieces, dialect differences included, are in `analytics_parts`.
 """
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
-    Date,
     Float,
     Select,
-    SQLColumnExpression,
-    and_,
     cast,
     func,
     literal_column,
     select,
-    type_coerce,
     union_all,
 )
 
 from app.db.reader import AnySelect, Reader, ReadQuery, Row
-from app.models import Order, OrderItem, OrderStatus, Product, ProductSalesDaily, User
+from app.models import (
+    CustomerSalesDaily,
+    Order,
+    OrderItem,
+    OrderStatsDaily,
+    OrderStatus,
+    Product,
+    ProductSalesDaily,
+    User,
+)
+from app.queries.analytics_parts import (
+    bigint,
+    created_in,
+    created_in_any,
+    customer_count,
+    on_days,
+    period_start,
+    split_on_days,
+)
 from app.schemas.analytics import StatusCountsRead, SummaryRead, TopCustomerRead, TopProductRead
 
 REVENUE_STATUSES = (OrderStatus.PAID.value, OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
-PERIOD_UNITS = ("day", "week", "month")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,48 +53,6 @@ class PeriodTotals:
     period_start: date
     order_count: int
     revenue_cents: int
-
-
-def _period_start(dialect: str, unit: str, moment: SQLColumnExpression[datetime]) -> ColumnElement[date]:
-    """The first UTC day of the day, week (Monday) or month holding `moment`, as a DATE on both databases.
-
-    Units come from PERIOD_UNITS only and are inlined, so SELECT and GROUP BY render the same expression.
-    """
-    if unit not in PERIOD_UNITS:
-        raise ValueError(f"unknown period unit: {unit}")
-    if dialect == "postgresql":
-        utc = func.timezone(literal_column("'UTC'"), moment)
-        return cast(func.date_trunc(literal_column(f"'{unit}'"), utc), Date)
-    # SQLite keeps UTC timestamps as naive 'YYYY-MM-DD HH:MM:SS.ffffff' text.
-    if unit == "day":
-        return type_coerce(func.date(moment), Date)
-    if unit == "week":
-        # Back six days, then forward to the next Monday (or stay on it): the Monday on or before.
-        return type_coerce(func.date(moment, literal_column("'-6 days'"), literal_column("'weekday 1'")), Date)
-    return type_coerce(func.strftime(literal_column("'%Y-%m-01'"), moment), Date)
-
-
-def _bigint(aggregate: ColumnElement[Any]) -> ColumnElement[int]:
-    # PostgreSQL's SUM over BIGINT is NUMERIC; cents stay integers end to end.
-    return cast(func.coalesce(aggregate, 0), BigInteger)
-
-
-def _created_in(start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(Order.created_at >= start, Order.created_at < end)
-
-
-def split_on_days(start: datetime, end: datetime) -> tuple[tuple[date, date] | None, list[tuple[datetime, datetime]]]:
-    """[start, end) as whole UTC days [first, stop) plus the partial-day pieces left at either end."""
-    first = start.date() if start.time() == time() else start.date() + timedelta(days=1)
-    stop = end.date()
-    if first >= stop:
-        return None, [(start, end)]
-    pieces = [(start, _midnight(first)), (_midnight(stop), end)]
-    return (first, stop), [(low, high) for low, high in pieces if low < high]
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 class AnalyticsQueries:
@@ -101,22 +71,38 @@ class AnalyticsQueries:
 
     async def summary(self, *, start: datetime, end: datetime) -> SummaryRead:
         """Counts, revenue, average order value and cancellation rate of the orders created in [start, end)."""
-        in_range = _created_in(start, end)
-        per_status = (
-            select(Order.status, func.count().label("orders"), func.sum(Order.total_cents).label("cents"))
-            .where(in_range)
+        whole_days, pieces = split_on_days(start, end)
+        status_parts: list[Select[str, int, int]] = [
+            select(Order.status, func.count().label("orders"), bigint(func.sum(Order.total_cents)).label("cents"))
+            .where(created_in_any(pieces))
             .group_by(Order.status)
+        ] if pieces else []  # fmt: skip
+        if whole_days is not None:
+            status_parts.append(
+                select(
+                    OrderStatsDaily.status,
+                    OrderStatsDaily.orders.label("orders"),
+                    OrderStatsDaily.total_cents.label("cents"),
+                ).where(on_days(OrderStatsDaily.day, whole_days))
+            )
+        parts = union_all(*status_parts).subquery()
+        per_status = (
+            select(
+                parts.c.status,
+                func.sum(parts.c.orders).label("orders"),
+                func.sum(parts.c.cents).label("cents"),
+            )
+            .group_by(parts.c.status)
             .subquery()
         )
-        buyers = select(func.count()).select_from(select(Order.user_id).where(in_range).distinct().subquery())
         is_revenue = per_status.c.status.in_(REVENUE_STATUSES)
         totals = select(
-            buyers.scalar_subquery().label("customer_count"),
-            _bigint(func.sum(per_status.c.orders)).label("order_count"),
-            _bigint(func.sum(per_status.c.orders).filter(is_revenue)).label("revenue_order_count"),
-            _bigint(func.sum(per_status.c.cents).filter(is_revenue)).label("revenue_cents"),
+            customer_count(start, end).label("customer_count"),
+            bigint(func.sum(per_status.c.orders)).label("order_count"),
+            bigint(func.sum(per_status.c.orders).filter(is_revenue)).label("revenue_order_count"),
+            bigint(func.sum(per_status.c.cents).filter(is_revenue)).label("revenue_cents"),
             *(
-                _bigint(func.sum(per_status.c.orders).filter(per_status.c.status == status.value)).label(status.value)
+                bigint(func.sum(per_status.c.orders).filter(per_status.c.status == status.value)).label(status.value)
                 for status in OrderStatus
             ),
         ).subquery()
@@ -143,24 +129,64 @@ class AnalyticsQueries:
 
     async def revenue_by_period(self, *, start: datetime, end: datetime, unit: str) -> Sequence[PeriodTotals]:
         """Revenue orders per UTC period holding any of them, oldest first; empty periods are absent."""
-        period = _period_start(self._dialect, unit, Order.created_at).label("period_start")
+        whole_days, pieces = split_on_days(start, end)
+        order_period = period_start(self._dialect, unit, Order.created_at)
+        parts: list[Select[date, int, int]] = [
+            select(
+                order_period.label("period_start"),
+                func.count().label("orders"),
+                bigint(func.sum(Order.total_cents)).label("cents"),
+            )
+            .where(created_in_any(pieces), Order.status.in_(REVENUE_STATUSES))
+            .group_by(order_period)
+        ] if pieces else []  # fmt: skip
+        if whole_days is not None:
+            day_period = period_start(self._dialect, unit, OrderStatsDaily.day, is_day=True)
+            parts.append(
+                select(
+                    day_period.label("period_start"),
+                    bigint(func.sum(OrderStatsDaily.orders)).label("orders"),
+                    bigint(func.sum(OrderStatsDaily.total_cents)).label("cents"),
+                )
+                .where(on_days(OrderStatsDaily.day, whole_days), OrderStatsDaily.status.in_(REVENUE_STATUSES))
+                .group_by(day_period)
+            )
+        periods = union_all(*parts).subquery()
         query = (
-            select(period, func.count().label("order_count"), _bigint(func.sum(Order.total_cents)).label("cents"))
-            .where(_created_in(start, end), Order.status.in_(REVENUE_STATUSES))
-            .group_by(period)
-            .order_by(period)
+            select(
+                periods.c.period_start,
+                bigint(func.sum(periods.c.orders)).label("order_count"),
+                bigint(func.sum(periods.c.cents)).label("cents"),
+            )
+            .group_by(periods.c.period_start)
+            .having(func.sum(periods.c.orders) > 0)
+            .order_by(periods.c.period_start)
         )
         rows = await self._rows(query)
         return [PeriodTotals(row.period_start, row.order_count, row.cents) for row in rows]
 
     async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> list[TopCustomerRead]:
         """Buyers by revenue over their revenue orders in range, then by id."""
-        revenue = _bigint(func.sum(Order.total_cents)).label("revenue_cents")
-        ranked = (
-            select(Order.user_id, func.count().label("order_count"), revenue)
-            .where(_created_in(start, end), Order.status.in_(REVENUE_STATUSES))
+        whole_days, pieces = split_on_days(start, end)
+        parts: list[Select[uuid.UUID, int, int]] = [
+            select(Order.user_id, func.count().label("orders"), bigint(func.sum(Order.total_cents)).label("cents"))
+            .where(created_in_any(pieces), Order.status.in_(REVENUE_STATUSES))
             .group_by(Order.user_id)
-            .order_by(revenue.desc(), Order.user_id)
+        ] if pieces else []  # fmt: skip
+        if whole_days is not None:
+            parts.append(
+                select(
+                    CustomerSalesDaily.user_id,
+                    CustomerSalesDaily.revenue_orders.label("orders"),
+                    CustomerSalesDaily.revenue_cents.label("cents"),
+                ).where(on_days(CustomerSalesDaily.day, whole_days), CustomerSalesDaily.revenue_orders > 0)
+            )
+        sales = union_all(*parts).subquery()
+        revenue = bigint(func.sum(sales.c.cents)).label("revenue_cents")
+        ranked = (
+            select(sales.c.user_id, bigint(func.sum(sales.c.orders)).label("order_count"), revenue)
+            .group_by(sales.c.user_id)
+            .order_by(revenue.desc(), sales.c.user_id)
             .limit(limit)
             .subquery()
         )
@@ -180,9 +206,9 @@ class AnalyticsQueries:
     async def top_products(self, *, start: datetime, end: datetime, limit: int) -> list[TopProductRead]:
         """Products by revenue over the lines of revenue orders in range, then by id."""
         sales = union_all(*self._product_sales_parts(start, end)).subquery()
-        revenue = _bigint(func.sum(sales.c.revenue_cents)).label("revenue_cents")
+        revenue = bigint(func.sum(sales.c.revenue_cents)).label("revenue_cents")
         ranked = (
-            select(sales.c.product_id, _bigint(func.sum(sales.c.units)).label("units_sold"), revenue)
+            select(sales.c.product_id, bigint(func.sum(sales.c.units)).label("units_sold"), revenue)
             .group_by(sales.c.product_id)
             # Rollup rows of days whose revenue orders were all cancelled later hold zeros.
             .having(func.sum(sales.c.units) > 0)
@@ -216,7 +242,7 @@ class AnalyticsQueries:
                 OrderItem.line_total_cents.label("revenue_cents"),
             )
             .join(Order, Order.id == OrderItem.order_id)
-            .where(_created_in(low, high), Order.status.in_(REVENUE_STATUSES))
+            .where(created_in(low, high), Order.status.in_(REVENUE_STATUSES))
             for low, high in pieces
         ]
         if whole_days is not None:
