@@ -198,3 +198,36 @@ class SqliteReader:
 def create_reader(settings: Settings, *, url: str | None = None) -> Reader:
     target = async_url(url or settings.database_url)
     return PostgresReader(settings, url=url) if is_postgres(target) else SqliteReader(settings, url=url)
+
+
+class ReaderChoice:
+    """The readers a report may use, in order of preference: a replica while it answers, then the primary.
+
+    After the replica fails (unreachable, or a statement cancelled by recovery), reports go to the primary for
+    `retry_after_seconds` before the replica is tried again, so an outage costs one wait of the pool's connect
+    timeout, not one per report.
+    """
+
+    def __init__(self, primary: Reader, replica: Reader | None = None, *, retry_after_seconds: float = 5.0) -> None:
+        self.primary = primary
+        self.replica = replica
+        self._retry_after = retry_after_seconds
+        self._replica_down_until = 0.0
+
+    def candidates(self) -> list[Reader]:
+        if self.replica is None or time.monotonic() < self._replica_down_until:
+            return [self.primary]
+        return [self.replica, self.primary]
+
+    def failed(self, reader: Reader) -> None:
+        if reader is self.replica:
+            logger.warning("analytics replica unavailable; reading from the primary")
+            self._replica_down_until = time.monotonic() + self._retry_after
+
+    async def open(self) -> None:
+        if self.replica is not None:
+            await self.replica.open()
+
+    async def close(self) -> None:
+        if self.replica is not None:
+            await self.replica.close()

@@ -16,14 +16,18 @@ from sqlalchemy import (
     BigInteger,
     Float,
     Select,
+    and_,
+    case,
     cast,
     func,
     literal_column,
     select,
+    type_coerce,
     union_all,
 )
 
-from app.db.reader import AnySelect, Reader, ReadQuery, Row
+from app.core.errors import DatabaseUnavailableError
+from app.db.reader import AnySelect, ReaderChoice, ReadQuery, Row
 from app.models import (
     CustomerSalesDaily,
     Order,
@@ -34,6 +38,7 @@ from app.models import (
     ProductSalesDaily,
     User,
 )
+from app.models.base import UTCDateTime
 from app.queries.analytics_parts import (
     bigint,
     created_in,
@@ -43,7 +48,14 @@ from app.queries.analytics_parts import (
     period_start,
     split_on_days,
 )
-from app.schemas.analytics import StatusCountsRead, SummaryRead, TopCustomerRead, TopProductRead
+from app.schemas.analytics import (
+    StatusCountsRead,
+    SummaryRead,
+    TopCustomerRead,
+    TopCustomersRead,
+    TopProductRead,
+    TopProductsRead,
+)
 
 REVENUE_STATUSES = (OrderStatus.PAID.value, OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value)
 
@@ -55,19 +67,57 @@ class PeriodTotals:
     revenue_cents: int
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodSeries:
+    data_as_of: datetime
+    periods: Sequence[PeriodTotals]
+
+
+def _data_as_of(dialect: str) -> AnySelect:
+    """The time up to which the data a read sees is complete. A primary, or a replica that has replayed all it
+    received: now. A replica behind what it received (replay slow or paused): the commit time of the last
+    transaction it replayed. SQLite: now, to the second (rounded down)."""
+    if dialect == "postgresql":
+        behind = and_(
+            func.pg_is_in_recovery(),
+            func.pg_last_wal_receive_lsn().is_distinct_from(func.pg_last_wal_replay_lsn()),
+        )
+        moment = case((behind, func.pg_last_xact_replay_timestamp()), else_=func.statement_timestamp())
+        return select(moment.label("data_as_of"))
+    return select(type_coerce(func.datetime(literal_column("'now'")), UTCDateTime()).label("data_as_of"))
+
+
+DATA_AS_OF = ReadQuery(_data_as_of)
+
+
 class AnalyticsQueries:
-    def __init__(self, reader: Reader) -> None:
-        self._reader = reader
+    def __init__(self, readers: ReaderChoice) -> None:
+        self._readers = readers
 
     @property
     def _dialect(self) -> str:
-        return self._reader.dialect
+        return self._readers.primary.dialect
 
-    async def _rows(self, query: AnySelect) -> Sequence[Row]:
+    async def _rows(self, query: AnySelect) -> tuple[datetime, Sequence[Row]]:
+        """The report's rows and the time up to which they are complete, read on the replica if there is one and
+        it answers, else on the primary."""
         # The best plan depends on how wide the range is (an index range scan for a month, a parallel scan for a
         # year): a statement prepared with a generic plan knows neither bound (measured: 300 ms instead of 180 ms
         # for a year), so analytics are planned every time.
-        return await self._reader.all(ReadQuery(lambda _dialect: query, plan_each_time=True))
+        report = ReadQuery(lambda _dialect: query, plan_each_time=True)
+        candidates = self._readers.candidates()
+        for reader in candidates:
+            try:
+                # Asked first: the report's own snapshot, taken after it, holds at least that much.
+                (as_of,) = await reader.all(DATA_AS_OF)
+                rows = await reader.all(report)
+            except DatabaseUnavailableError:
+                if reader is candidates[-1]:
+                    raise
+                self._readers.failed(reader)
+                continue
+            return as_of.data_as_of, rows
+        raise AssertionError("no reader to read from")
 
     async def summary(self, *, start: datetime, end: datetime) -> SummaryRead:
         """Counts, revenue, average order value and cancellation rate of the orders created in [start, end)."""
@@ -114,8 +164,9 @@ class AnalyticsQueries:
             func.coalesce(average, 0).label("aov"),
             func.coalesce(rate, literal_column("0.0")).label("cancellation_rate"),
         )
-        (row,) = await self._rows(query)
+        as_of, (row,) = await self._rows(query)
         return SummaryRead(
+            data_as_of=as_of,
             start=start,
             end=end,
             order_count=row.order_count,
@@ -127,7 +178,7 @@ class AnalyticsQueries:
             by_status=StatusCountsRead(**{status.value: getattr(row, status.value) for status in OrderStatus}),
         )
 
-    async def revenue_by_period(self, *, start: datetime, end: datetime, unit: str) -> Sequence[PeriodTotals]:
+    async def revenue_by_period(self, *, start: datetime, end: datetime, unit: str) -> PeriodSeries:
         """Revenue orders per UTC period holding any of them, oldest first; empty periods are absent."""
         whole_days, pieces = split_on_days(start, end)
         order_period = period_start(self._dialect, unit, Order.created_at)
@@ -162,10 +213,10 @@ class AnalyticsQueries:
             .having(func.sum(periods.c.orders) > 0)
             .order_by(periods.c.period_start)
         )
-        rows = await self._rows(query)
-        return [PeriodTotals(row.period_start, row.order_count, row.cents) for row in rows]
+        as_of, rows = await self._rows(query)
+        return PeriodSeries(as_of, [PeriodTotals(row.period_start, row.order_count, row.cents) for row in rows])
 
-    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> list[TopCustomerRead]:
+    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> TopCustomersRead:
         """Buyers by revenue over their revenue orders in range, then by id."""
         whole_days, pieces = split_on_days(start, end)
         parts: list[Select[uuid.UUID, int, int]] = [
@@ -195,15 +246,16 @@ class AnalyticsQueries:
             .join(User, User.id == ranked.c.user_id)
             .order_by(ranked.c.revenue_cents.desc(), ranked.c.user_id)
         )
-        rows = await self._rows(query)
-        return [
+        as_of, rows = await self._rows(query)
+        items = [
             TopCustomerRead(
                 user_id=row.user_id, email=row.email, order_count=row.order_count, revenue_cents=row.revenue_cents
             )
             for row in rows
         ]
+        return TopCustomersRead(data_as_of=as_of, items=items)
 
-    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> list[TopProductRead]:
+    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> TopProductsRead:
         """Products by revenue over the lines of revenue orders in range, then by id."""
         sales = union_all(*self._product_sales_parts(start, end)).subquery()
         revenue = bigint(func.sum(sales.c.revenue_cents)).label("revenue_cents")
@@ -221,8 +273,8 @@ class AnalyticsQueries:
             .join(Product, Product.id == ranked.c.product_id)
             .order_by(ranked.c.revenue_cents.desc(), ranked.c.product_id)
         )
-        rows = await self._rows(query)
-        return [
+        as_of, rows = await self._rows(query)
+        items = [
             TopProductRead(
                 product_id=row.product_id,
                 sku=row.sku,
@@ -232,6 +284,7 @@ class AnalyticsQueries:
             )
             for row in rows
         ]
+        return TopProductsRead(data_as_of=as_of, items=items)
 
     def _product_sales_parts(self, start: datetime, end: datetime) -> list[Select[uuid.UUID, int, int]]:
         whole_days, pieces = split_on_days(start, end)

@@ -165,7 +165,10 @@ PROBLEM: dict[str, Any] = {
     "errors": [PROBLEM_ERROR],
 }
 
+DATA_AS_OF = "2026-12-01T09:14:03Z"
+
 SUMMARY: dict[str, Any] = {
+    "data_as_of": DATA_AS_OF,
     "start": "2026-11-01T00:00:00Z",
     "end": "2026-12-01T00:00:00Z",
     "order_count": 120,
@@ -177,6 +180,7 @@ SUMMARY: dict[str, Any] = {
     "by_status": {"pending": 10, "paid": 30, "shipped": 25, "delivered": 45, "cancelled": 10},
 }
 REVENUE: dict[str, Any] = {
+    "data_as_of": DATA_AS_OF,
     "interval": "week",
     "points": [
         {"period_start": "2026-10-26T00:00:00Z", "order_count": 12, "revenue_cents": 148200},
@@ -185,6 +189,7 @@ REVENUE: dict[str, Any] = {
     ],
 }
 TOP_PRODUCTS: dict[str, Any] = {
+    "data_as_of": DATA_AS_OF,
     "items": [
         {"product_id": MUG_ID, "sku": "MUG-1", "name": "Ceramic mug", "units_sold": 260, "revenue_cents": 351000},
         {
@@ -194,10 +199,11 @@ TOP_PRODUCTS: dict[str, Any] = {
             "units_sold": 41,
             "revenue_cents": 159900,
         },
-    ]
+    ],
 }
 TOP_CUSTOMERS: dict[str, Any] = {
-    "items": [{"user_id": ADA_ID, "email": "ada@example.com", "order_count": 9, "revenue_cents": 79200}]
+    "data_as_of": DATA_AS_OF,
+    "items": [{"user_id": ADA_ID, "email": "ada@example.com", "order_count": 9, "revenue_cents": 79200}],
 }
 
 LIVENESS: dict[str, Any] = {"status": "ok"}

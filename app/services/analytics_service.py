@@ -103,8 +103,8 @@ class AnalyticsService:
         """Revenue orders per period; every period overlapping the range is present, empty ones as zeros."""
         window = resolve_window(start, end)
         layout = _layout(window, interval)
-        rows = await self._reads.analytics.revenue_by_period(start=window.start, end=window.end, unit=interval.value)
-        found = {row.period_start: row for row in rows}
+        series = await self._reads.analytics.revenue_by_period(start=window.start, end=window.end, unit=interval.value)
+        found = {row.period_start: row for row in series.periods}
         points = [
             RevenuePointRead(
                 period_start=datetime.combine(period, time(), tzinfo=UTC),
@@ -113,14 +113,12 @@ class AnalyticsService:
             )
             for period in layout
         ]
-        return RevenueRead(interval=interval, points=points)
+        return RevenueRead(data_as_of=series.data_as_of, interval=interval, points=points)
 
     async def list_top_products(self, *, start: datetime | None, end: datetime | None, limit: int) -> TopProductsRead:
         window = resolve_window(start, end)
-        items = await self._reads.analytics.top_products(start=window.start, end=window.end, limit=limit)
-        return TopProductsRead(items=items)
+        return await self._reads.analytics.top_products(start=window.start, end=window.end, limit=limit)
 
     async def list_top_customers(self, *, start: datetime | None, end: datetime | None, limit: int) -> TopCustomersRead:
         window = resolve_window(start, end)
-        items = await self._reads.analytics.top_customers(start=window.start, end=window.end, limit=limit)
-        return TopCustomersRead(items=items)
+        return await self._reads.analytics.top_customers(start=window.start, end=window.end, limit=limit)
