@@ -83,3 +83,8 @@ class TopCustomersRead(BaseModel):
         "primary or a caught-up replica; on a replica that is behind, its last replayed commit."
     )
     items: list[TopCustomerRead] = Field(description="By revenue, highest first, ties by id; at most `limit`.")
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"

@@ -206,6 +206,17 @@ TOP_CUSTOMERS: dict[str, Any] = {
     "items": [{"user_id": ADA_ID, "email": "ada@example.com", "order_count": 9, "revenue_cents": 79200}],
 }
 
+SUMMARY_CSV = (
+    "start,end,order_count,revenue_cents,average_order_value_cents,customer_count,cancelled_count,"
+    "cancellation_rate,pending,paid,shipped,delivered,cancelled\r\n"
+    "2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,120,1234500,12345,87,10,0.08333333333333333,10,30,25,45,10\r\n"
+)
+REVENUE_CSV = (
+    "period_start,order_count,revenue_cents\r\n2026-10-26T00:00:00Z,12,148200\r\n2026-11-02T00:00:00Z,31,402900\r\n"
+)
+TOP_PRODUCTS_CSV = f"product_id,sku,name,units_sold,revenue_cents\r\n{MUG_ID},MUG-1,Ceramic mug,260,351000\r\n"
+TOP_CUSTOMERS_CSV = f"user_id,email,order_count,revenue_cents\r\n{ADA_ID},ada@example.com,9,79200\r\n"
+
 LIVENESS: dict[str, Any] = {"status": "ok"}
 READINESS: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
 METRICS = (
