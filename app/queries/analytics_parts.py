@@ -5,7 +5,7 @@ Dialects differ only in how a timestamp or a day is cut to its UTC day, Monday-s
 once in `period_start` below.
 """
 
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
     ScalarSelect,
     SQLColumnExpression,
     and_,
+    bindparam,
     cast,
     func,
     literal,
@@ -29,6 +30,8 @@ from sqlalchemy import (
 from app.models import CustomerReturnsDaily, CustomerSalesDaily, Order
 
 PERIOD_UNITS = ("day", "week", "month")
+# Whether a range holds whole days, and how many partial-day pieces (0 to 2) it has at its ends.
+Shape = tuple[bool, int]
 
 
 def period_start(
@@ -61,16 +64,49 @@ def bigint(aggregate: ColumnElement[Any]) -> ColumnElement[int]:
     return cast(func.coalesce(aggregate, 0), BigInteger)
 
 
-def created_in(start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(Order.created_at >= start, Order.created_at < end)
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """[start, end) cut on UTC days: whole days [first_day, stop_day) read from the rollups, and the partial-day
+    pieces at either end (`low_<n>`, `high_<n>`) read from the orders.
+
+    Statements name these bounds as bind parameters, so one compiled statement serves every range of the same
+    `shape` (whole days or not, zero to two pieces); `params` holds this range's values.
+    """
+
+    whole: bool
+    pieces: int
+    params: dict[str, Any]
+
+    @property
+    def shape(self) -> Shape:
+        return self.whole, self.pieces
 
 
-def created_in_any(pieces: Sequence[tuple[datetime, datetime]]) -> ColumnElement[bool]:
-    return or_(*(created_in(low, high) for low, high in pieces))
+def cut(start: datetime, end: datetime) -> Cut:
+    whole_days, pieces = split_on_days(start, end)
+    params: dict[str, Any] = {}
+    for number, (low, high) in enumerate(pieces):
+        params[f"low_{number}"], params[f"high_{number}"] = low, high
+    if whole_days is not None:
+        params["first_day"], params["stop_day"] = whole_days
+    return Cut(whole_days is not None, len(pieces), params)
 
 
-def on_days(day: SQLColumnExpression[date], days: tuple[date, date]) -> ColumnElement[bool]:
-    return and_(day >= days[0], day < days[1])
+def in_piece(number: int) -> ColumnElement[bool]:
+    """Orders created in the partial-day piece `number`."""
+    return and_(
+        Order.created_at >= bindparam(f"low_{number}", required=False),
+        Order.created_at < bindparam(f"high_{number}", required=False),
+    )
+
+
+def in_pieces(pieces: int) -> ColumnElement[bool]:
+    """Orders created in any of the first `pieces` partial-day pieces."""
+    return or_(*(in_piece(number) for number in range(pieces)))
+
+
+def on_whole_days(day: SQLColumnExpression[date]) -> ColumnElement[bool]:
+    return and_(day >= bindparam("first_day", required=False), day < bindparam("stop_day", required=False))
 
 
 def split_on_days(start: datetime, end: datetime) -> tuple[tuple[date, date] | None, list[tuple[datetime, datetime]]]:
@@ -87,24 +123,24 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def customer_count(start: datetime, end: datetime) -> ScalarSelect[int]:
-    """Distinct buyers in [start, end): over whole days a sum of the buyers whose previous day with an order is
-    before the first whole day (each counts once, on their first day in range), plus the buyers of the partial
-    days at either end who have no order in the whole days. Without whole days, a DISTINCT over the orders."""
-    whole_days, pieces = split_on_days(start, end)
-    if whole_days is None:
-        buyers = select(Order.user_id).where(created_in(start, end)).distinct().subquery()
+def customer_count(shape: Shape) -> ScalarSelect[int]:
+    """Distinct buyers of a range of this shape: over whole days a sum of the buyers whose previous day with an
+    order is before the first whole day (each counts once, on their first day in range), plus the buyers of the
+    partial days who have no order in the whole days. Without whole days, a DISTINCT over the orders."""
+    whole, pieces = shape
+    if not whole:
+        buyers = select(Order.user_id).where(in_pieces(pieces)).distinct().subquery()
         return select(func.count()).select_from(buyers).scalar_subquery()
-    first, _ = whole_days
     returning = select(bigint(func.sum(CustomerReturnsDaily.customers))).where(
-        on_days(CustomerReturnsDaily.day, whole_days), CustomerReturnsDaily.previous_day < first
+        on_whole_days(CustomerReturnsDaily.day),
+        CustomerReturnsDaily.previous_day < bindparam("first_day", required=False),
     )
     if not pieces:
         return returning.scalar_subquery()
-    edge = select(Order.user_id).where(created_in_any(pieces)).distinct().subquery()
+    edge = select(Order.user_id).where(in_pieces(pieces)).distinct().subquery()
     seen = (
         select(literal(1))
-        .where(CustomerSalesDaily.user_id == edge.c.user_id, on_days(CustomerSalesDaily.day, whole_days))
+        .where(CustomerSalesDaily.user_id == edge.c.user_id, on_whole_days(CustomerSalesDaily.day))
         .exists()
     )
     only_on_edges = select(func.count()).select_from(edge).where(~seen)
