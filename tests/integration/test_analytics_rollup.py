@@ -232,3 +232,27 @@ async def test_migration_creates_the_covering_index_the_model_declares(app, data
         else:
             sql = await connection.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'ix_orders_created_at_id'"))
             assert "(created_at, id)" in sql
+
+
+async def test_erasing_a_buyer_keeps_the_rollups_and_the_reports(app, data, client, admin):
+    """An erased account keeps its orders (accounting): rollups and reports are unchanged, its email is null."""
+    keeper, leaver = await data.customer(), await data.customer()
+    await data.product(price_cents=900)
+    await data.order(keeper, utc(2026, 6, 1, 10), status="paid")
+    await data.order(leaver, utc(2026, 6, 1, 11), status="delivered")
+    await data.order(leaver, utc(2026, 6, 3, 9), status="shipped")
+    await data.order(leaver, utc(2026, 6, 4, 12), status="cancelled")
+    before = await order_rollups(app)
+
+    erased = await client.delete(f"/users/{leaver}", headers=admin.headers)
+
+    assert erased.status_code == 204, erased.text
+    assert await order_rollups(app) == before == expected_orders(data)
+    params = {"start": "2026-06-01T06:00:00Z", "end": "2026-06-05T00:00:00Z", "limit": 5}
+    summary = (await client.get("/analytics/summary", params=params, headers=admin.headers)).json()
+    top = (await client.get("/analytics/top-customers", params=params, headers=admin.headers)).json()
+    assert summary["customer_count"] == 2 and summary["order_count"] == 4
+    assert [(item["user_id"], item["email"], item["revenue_cents"]) for item in top["items"]] == [
+        (str(leaver), None, 1800),
+        (str(keeper), data.emails[keeper], 900),
+    ]
