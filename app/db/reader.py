@@ -22,7 +22,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy import Select, event
+from sqlalchemy import Select, event, literal_column, select
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -200,6 +200,9 @@ def create_reader(settings: Settings, *, url: str | None = None) -> Reader:
     return PostgresReader(settings, url=url) if is_postgres(target) else SqliteReader(settings, url=url)
 
 
+_PING = ReadQuery(lambda _dialect: select(literal_column("1").label("one")))
+
+
 class ReaderChoice:
     """The readers a report may use, in order of preference: a replica while it answers, then the primary.
 
@@ -218,6 +221,13 @@ class ReaderChoice:
         if self.replica is None or time.monotonic() < self._replica_down_until:
             return [self.primary]
         return [self.replica, self.primary]
+
+    async def check_replica(self) -> bool:
+        """Whether the replica answers a trivial read (raises, or times out in the pool, when it does not)."""
+        if self.replica is None:
+            return False
+        await self.replica.all(_PING)
+        return True
 
     def failed(self, reader: Reader) -> None:
         if reader is self.replica:

@@ -157,6 +157,8 @@ async def test_reports_read_from_the_replica(replica, primary_database, app_fact
         resumed = await _summary(client, headers)
         assert resumed["order_count"] == 2 and resumed["revenue_cents"] == 3000
         assert datetime.fromisoformat(resumed["data_as_of"]) > before_new_order
+        ready = await client.get("/health/ready")
+        assert ready.status_code == 200 and ready.json()["checks"]["replica"] == "ok", ready.text
 
 
 async def test_reports_fall_back_to_the_primary_when_the_replica_is_unreachable(primary_database, app_factory):
@@ -181,6 +183,11 @@ async def test_reports_fall_back_to_the_primary_when_the_replica_is_unreachable(
         first = await _summary(client, headers)
         second = await _summary(client, headers)
         elapsed = time.monotonic() - started
+        ready = await client.get("/health/ready")
+
+    # An optional dependency: the instance stays in rotation, and says what is missing.
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "degraded" and ready.json()["checks"]["replica"] == "degraded"
 
     assert first["order_count"] == second["order_count"] == 1 and first["revenue_cents"] == 700
     # The first report waits for the replica once (the connect timeout); the next goes to the primary at once.
