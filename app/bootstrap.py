@@ -19,7 +19,7 @@ from app.core.pagination import CursorCodec
 from app.core.rate_limit import LoginThrottle
 from app.core.security import PasswordHasher, TokenCodec, resolve_signing_key
 from app.db.probe import SchemaVersions, create_probe_engine, schema_revisions, shipped_schema
-from app.db.reader import Reader, create_reader
+from app.db.reader import Reader, ReaderChoice, create_reader
 from app.db.session import create_engine, create_session_factory
 from app.models import OutboxKind
 from app.queries.read_side import SqlReadSide
@@ -55,6 +55,7 @@ class Container:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     reader: Reader
+    analytics_readers: ReaderChoice
     reads: ReadSide
     hasher: PasswordHasher
     tokens: TokenCodec
@@ -74,12 +75,14 @@ class Container:
 
     async def start(self) -> None:
         await self.reader.open()
+        await self.analytics_readers.open()
 
     async def schema_revisions(self) -> frozenset[str]:
         """The migration revisions the database records, through the readiness probe's own connection."""
         return await schema_revisions(self.probe_engine)
 
     async def close(self) -> None:
+        await self.analytics_readers.close()
         if self.publisher is not None:
             await self.publisher.close()
         await self.reader.close()
@@ -101,7 +104,9 @@ def bootstrap(
     engine = create_engine(settings)
     session_factory = create_session_factory(engine)
     reader = create_reader(settings)
-    reads = SqlReadSide(reader, currency=settings.currency)
+    replica = create_reader(settings, url=settings.analytics_database_url) if settings.analytics_database_url else None
+    analytics_readers = ReaderChoice(reader, replica)
+    reads = SqlReadSide(reader, currency=settings.currency, analytics=analytics_readers)
     password_hasher = PasswordHasher(settings)
     signing_key = resolve_signing_key(settings)
     tokens = TokenCodec(settings, signing_key)
@@ -135,6 +140,7 @@ def bootstrap(
         engine=engine,
         session_factory=session_factory,
         reader=reader,
+        analytics_readers=analytics_readers,
         reads=reads,
         hasher=password_hasher,
         tokens=tokens,

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     database_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     database_statement_timeout_ms: int = Field(default=5000, ge=0)
     sqlite_busy_timeout_ms: int = Field(default=30000, ge=0)
+    # A streaming replica of the primary for the analytics reports; they fall back to the primary while it fails.
+    analytics_database_url: str | None = None
 
     jwt_secret_key: SecretStr | None = None
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -103,6 +105,7 @@ class Settings(BaseSettings):
         "smtp_host",
         "smtp_username",
         "smtp_password",
+        "analytics_database_url",
         mode="before",
     )
     @classmethod

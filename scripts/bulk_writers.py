@@ -32,7 +32,10 @@ _PG_TYPES = {
     "bulk_seed_customers": ["uuid"],
 }
 _ORDER_TABLES = (("orders", ORDER_COLUMNS), ("order_items", ITEM_COLUMNS), ("order_status_changes", HISTORY_COLUMNS))
-_LOADED_TABLES = ("users", "products", "orders", "order_items", "order_status_changes", "product_sales_daily")
+_LOADED_TABLES = (
+    "users", "products", "orders", "order_items", "order_status_changes",
+    "product_sales_daily", "order_stats_daily", "customer_sales_daily", "customer_returns_daily",
+)  # fmt: skip
 
 
 def _copy_statement(table: str, columns: Sequence[str]) -> str:
@@ -47,7 +50,7 @@ def _copy(cursor: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows:
 
 
 def _skip_triggers(connection: psycopg.Connection[Any]) -> bool:
-    """Skip the per-row triggers (foreign key checks, the product sales rollup) for this session, if permitted."""
+    """Skip the per-row triggers (foreign key checks, the rollups) for this session, if permitted."""
     try:
         connection.execute("SET session_replication_role = replica")
     except psycopg.errors.InsufficientPrivilege:
@@ -68,10 +71,41 @@ SET units = s.units + EXCLUDED.units, revenue_cents = s.revenue_cents + EXCLUDED
 """
 
 
-def _add_product_sales(cursor: psycopg.Cursor[Any], customer_ids: Sequence[object]) -> None:
+_LOAD_ORDERS = "SELECT * FROM orders WHERE user_id IN (SELECT id FROM bulk_seed_customers)"
+_DAY = "CAST(o.created_at AT TIME ZONE 'UTC' AS DATE)"
+# The order rollups of migration 0008: every buyer of this load is new, so their days link only to each other.
+_ADD_ORDER_ROLLUPS = [
+    f"""
+INSERT INTO order_stats_daily AS s (day, status, shard, orders, total_cents)
+SELECT {_DAY}, o.status, CAST(get_byte(uuid_send(o.id), 15) % 16 AS smallint), count(*), sum(o.total_cents)
+FROM ({_LOAD_ORDERS}) AS o GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (day, status, shard) DO UPDATE
+SET orders = s.orders + EXCLUDED.orders, total_cents = s.total_cents + EXCLUDED.total_cents
+""",  # noqa: S608 - built from constants only
+    f"""
+INSERT INTO customer_sales_daily (day, user_id, orders, revenue_orders, revenue_cents)
+SELECT {_DAY}, o.user_id, count(*), count(*) FILTER (WHERE o.status IN ('paid', 'shipped', 'delivered')),
+       coalesce(sum(o.total_cents) FILTER (WHERE o.status IN ('paid', 'shipped', 'delivered')), 0)
+FROM ({_LOAD_ORDERS}) AS o GROUP BY 1, 2
+""",  # noqa: S608 - built from constants only
+    """
+INSERT INTO customer_returns_daily AS r (day, previous_day, shard, customers)
+SELECT day, previous_day, shard, count(*) FROM (
+    SELECT c.day, coalesce(lag(c.day) OVER (PARTITION BY c.user_id ORDER BY c.day), DATE '0001-01-01') AS previous_day,
+           CAST(get_byte(uuid_send(c.user_id), 15) % 16 AS smallint) AS shard
+    FROM customer_sales_daily AS c WHERE c.user_id IN (SELECT id FROM bulk_seed_customers)
+) AS active GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+ON CONFLICT (day, previous_day, shard) DO UPDATE SET customers = r.customers + EXCLUDED.customers
+""",
+]
+
+
+def _add_rollups(cursor: psycopg.Cursor[Any], customer_ids: Sequence[object]) -> None:
     cursor.execute("CREATE TEMPORARY TABLE bulk_seed_customers (id uuid PRIMARY KEY) ON COMMIT DROP")
     _copy(cursor, "bulk_seed_customers", ["id"], [(customer_id,) for customer_id in customer_ids])
     cursor.execute(_ADD_PRODUCT_SALES)
+    for statement in _ADD_ORDER_ROLLUPS:
+        cursor.execute(statement)
 
 
 def _stream_orders(cursors: Sequence[psycopg.Cursor[Any]], generator: Generator, plan: SeedPlan) -> None:
@@ -149,7 +183,7 @@ def _load_in_parallel(conninfo: str, connection: psycopg.Connection[Any], genera
                 _copy(cursor, "users", USER_COLUMNS, generator.users())
                 _copy(cursor, "products", PRODUCT_COLUMNS, generator.catalogue())
                 _stream_orders([cursor, on_lines, on_history], generator, plan)
-            _add_product_sales(cursor, generator.user_ids)
+            _add_rollups(cursor, generator.user_ids)
 
 
 def _insert(connection: Any, table: Table, columns: Sequence[str], rows: Sequence[tuple[object, ...]]) -> None:

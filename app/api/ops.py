@@ -24,12 +24,17 @@ async def live() -> Liveness:
     responses={503: {"model": Readiness, "description": "The database is unavailable or its schema is outdated"}},
 )
 async def ready(request: Request) -> Response:
-    """Whether the database (and Redis and the event broker, when configured) answer, and the database's schema
-    is at the latest migration. The database is required: 503 when it fails or its schema is outdated.
-    An optional dependency that fails reports `degraded` and the answer stays 200."""
+    """Whether the database (and Redis, the event broker and the analytics replica, when configured) answer, and
+    the database's schema is at the latest migration. The database is required: 503 when it fails or its schema
+    is outdated. An optional dependency that fails reports `degraded` and the answer stays 200."""
     container = container_of(request)
+    readers = container.analytics_readers
     checks = await readiness(
-        container.schema_revisions, container.schema.is_outdated, container.throttle, container.publisher
+        container.schema_revisions,
+        container.schema.is_outdated,
+        container.throttle,
+        container.publisher,
+        replica=readers.check_replica if readers.replica is not None else None,
     )
     body = Readiness.model_validate({"status": overall_status(checks), "checks": checks})
     return JSONResponse(body.model_dump(), status_code=503 if body.status == "unavailable" else 200)

@@ -25,6 +25,7 @@ async def readiness(
     is_outdated: Callable[[frozenset[str]], bool],
     throttle: LoginThrottle,
     broker: AmqpPublisher | None = None,
+    replica: Callable[[], Awaitable[bool]] | None = None,
 ) -> dict[str, str]:
     """`schema_revisions` reads the database's migration revisions; `is_outdated` judges them against the code."""
     checks = {"database": await _database(schema_revisions, is_outdated)}
@@ -34,7 +35,14 @@ async def readiness(
     if broker is not None:
         # Events wait in the outbox while the broker is away: the service still serves.
         checks["broker"] = "ok" if await _with_timeout(broker.check()) else "degraded"
+    if replica is not None:
+        # Reports fall back to the primary while the analytics replica is away.
+        checks["replica"] = "ok" if await _with_timeout(_awaited(replica)) else "degraded"
     return checks
+
+
+async def _awaited(check: Callable[[], Awaitable[bool]]) -> bool:
+    return await check()
 
 
 def overall_status(checks: dict[str, str]) -> str:

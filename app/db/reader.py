@@ -22,7 +22,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from sqlalchemy import Select, event
+from sqlalchemy import Select, event, literal_column, select
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -198,3 +198,46 @@ class SqliteReader:
 def create_reader(settings: Settings, *, url: str | None = None) -> Reader:
     target = async_url(url or settings.database_url)
     return PostgresReader(settings, url=url) if is_postgres(target) else SqliteReader(settings, url=url)
+
+
+_PING = ReadQuery(lambda _dialect: select(literal_column("1").label("one")))
+
+
+class ReaderChoice:
+    """The readers a report may use, in order of preference: a replica while it answers, then the primary.
+
+    After the replica fails (unreachable, or a statement cancelled by recovery), reports go to the primary for
+    `retry_after_seconds` before the replica is tried again, so an outage costs one wait of the pool's connect
+    timeout, not one per report.
+    """
+
+    def __init__(self, primary: Reader, replica: Reader | None = None, *, retry_after_seconds: float = 5.0) -> None:
+        self.primary = primary
+        self.replica = replica
+        self._retry_after = retry_after_seconds
+        self._replica_down_until = 0.0
+
+    def candidates(self) -> list[Reader]:
+        if self.replica is None or time.monotonic() < self._replica_down_until:
+            return [self.primary]
+        return [self.replica, self.primary]
+
+    async def check_replica(self) -> bool:
+        """Whether the replica answers a trivial read (raises, or times out in the pool, when it does not)."""
+        if self.replica is None:
+            return False
+        await self.replica.all(_PING)
+        return True
+
+    def failed(self, reader: Reader) -> None:
+        if reader is self.replica:
+            logger.warning("analytics replica unavailable; reading from the primary")
+            self._replica_down_until = time.monotonic() + self._retry_after
+
+    async def open(self) -> None:
+        if self.replica is not None:
+            await self.replica.open()
+
+    async def close(self) -> None:
+        if self.replica is not None:
+            await self.replica.close()

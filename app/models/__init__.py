@@ -3,7 +3,14 @@ Sit at the bottom, under the repositories; they import nothing from the app abov
 Map Python objects to rows, and declare what the migrations must create.
 """
 
-from app.models.analytics import ProductSalesDaily
+from app.models.analytics import (
+    NO_PREVIOUS_DAY,
+    ROLLUP_SHARDS,
+    CustomerReturnsDaily,
+    CustomerSalesDaily,
+    OrderStatsDaily,
+    ProductSalesDaily,
+)
 from app.models.base import Base
 from app.models.idempotency import IdempotencyKey, IdempotencyState
 from app.models.login_session import LoginSession, RefreshToken
@@ -14,12 +21,17 @@ from app.models.product import Product
 from app.models.user import Role, User
 
 __all__ = [
+    "NO_PREVIOUS_DAY",
+    "ROLLUP_SHARDS",
     "Base",
+    "CustomerReturnsDaily",
+    "CustomerSalesDaily",
     "IdempotencyKey",
     "IdempotencyState",
     "LoginSession",
     "Order",
     "OrderItem",
+    "OrderStatsDaily",
     "OrderStatus",
     "OrderStatusChange",
     "OutboxKind",

@@ -1,10 +1,13 @@
 import uuid
 from datetime import date
 
-from sqlalchemy import BigInteger, Date
+from sqlalchemy import BigInteger, Date, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
+
+ROLLUP_SHARDS = 16
+NO_PREVIOUS_DAY = date(1, 1, 1)
 
 
 class ProductSalesDaily(Base):
@@ -21,3 +24,51 @@ class ProductSalesDaily(Base):
     product_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     units: Mapped[int] = mapped_column(BigInteger)
     revenue_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class OrderStatsDaily(Base):
+    """Orders and their totals per UTC day of creation, per current status, in `ROLLUP_SHARDS` shards.
+
+    Derived data, written only by the triggers of migration 0008 in the transaction of the change they follow.
+    The shard is taken from the order's id on PostgreSQL (always 0 on SQLite, which has one writer), so orders
+    placed at once update different rows instead of queueing on one row per day and status; readers sum them.
+    """
+
+    __tablename__ = "order_stats_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class CustomerSalesDaily(Base):
+    """Per UTC day and buyer: their orders (any status), revenue orders and revenue. A row exists only while
+    the buyer has an order that day. Derived data, written only by the triggers of migration 0008."""
+
+    __tablename__ = "customer_sales_daily"
+    __table_args__ = (Index("ix_customer_sales_daily_user_id_day", "user_id", "day"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger)
+    revenue_orders: Mapped[int] = mapped_column(BigInteger)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class CustomerReturnsDaily(Base):
+    """How many buyers ordered on `day` whose previous day with an order was `previous_day` (`NO_PREVIOUS_DAY`
+    for a first order), in shards taken from the buyer's id (0 on SQLite).
+
+    Distinct buyers over whole days [first, stop) are then a sum, not a DISTINCT over orders: each buyer
+    counts once, on their first day in the range, the one whose previous day is before `first`. Its size
+    grows with days times the gaps between orders, not with orders. Written only by the triggers of 0008.
+    """
+
+    __tablename__ = "customer_returns_daily"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    previous_day: Mapped[date] = mapped_column(Date, primary_key=True)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    customers: Mapped[int] = mapped_column(BigInteger)

@@ -22,6 +22,10 @@ class StatusCountsRead(BaseModel):
 
 
 class SummaryRead(BaseModel):
+    data_as_of: datetime = Field(
+        description="The time up to which the data this report read is complete (UTC): when it was read on the "
+        "primary or a caught-up replica; on a replica that is behind, its last replayed commit."
+    )
     start: datetime = Field(description="The range's inclusive start, defaults resolved (UTC).")
     end: datetime = Field(description="The range's exclusive end, defaults resolved (UTC).")
     order_count: int = Field(description="Orders created in [start, end), any status.")
@@ -40,6 +44,10 @@ class RevenuePointRead(BaseModel):
 
 
 class RevenueRead(BaseModel):
+    data_as_of: datetime = Field(
+        description="The time up to which the data this report read is complete (UTC): when it was read on the "
+        "primary or a caught-up replica; on a replica that is behind, its last replayed commit."
+    )
     interval: RevenueInterval = Field(description="The length of each period: a UTC day, ISO week or month.")
     points: list[RevenuePointRead] = Field(
         description="Every period overlapping the range, oldest first, zeros included."
@@ -55,6 +63,10 @@ class TopProductRead(BaseModel):
 
 
 class TopProductsRead(BaseModel):
+    data_as_of: datetime = Field(
+        description="The time up to which the data this report read is complete (UTC): when it was read on the "
+        "primary or a caught-up replica; on a replica that is behind, its last replayed commit."
+    )
     items: list[TopProductRead] = Field(description="By revenue, highest first, ties by id; at most `limit`.")
 
 
@@ -66,4 +78,13 @@ class TopCustomerRead(BaseModel):
 
 
 class TopCustomersRead(BaseModel):
+    data_as_of: datetime = Field(
+        description="The time up to which the data this report read is complete (UTC): when it was read on the "
+        "primary or a caught-up replica; on a replica that is behind, its last replayed commit."
+    )
     items: list[TopCustomerRead] = Field(description="By revenue, highest first, ties by id; at most `limit`.")
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"

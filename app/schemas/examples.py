@@ -165,7 +165,10 @@ PROBLEM: dict[str, Any] = {
     "errors": [PROBLEM_ERROR],
 }
 
+DATA_AS_OF = "2026-12-01T09:14:03Z"
+
 SUMMARY: dict[str, Any] = {
+    "data_as_of": DATA_AS_OF,
     "start": "2026-11-01T00:00:00Z",
     "end": "2026-12-01T00:00:00Z",
     "order_count": 120,
@@ -177,6 +180,7 @@ SUMMARY: dict[str, Any] = {
     "by_status": {"pending": 10, "paid": 30, "shipped": 25, "delivered": 45, "cancelled": 10},
 }
 REVENUE: dict[str, Any] = {
+    "data_as_of": DATA_AS_OF,
     "interval": "week",
     "points": [
         {"period_start": "2026-10-26T00:00:00Z", "order_count": 12, "revenue_cents": 148200},
@@ -185,6 +189,7 @@ REVENUE: dict[str, Any] = {
     ],
 }
 TOP_PRODUCTS: dict[str, Any] = {
+    "data_as_of": DATA_AS_OF,
     "items": [
         {"product_id": MUG_ID, "sku": "MUG-1", "name": "Ceramic mug", "units_sold": 260, "revenue_cents": 351000},
         {
@@ -194,11 +199,23 @@ TOP_PRODUCTS: dict[str, Any] = {
             "units_sold": 41,
             "revenue_cents": 159900,
         },
-    ]
+    ],
 }
 TOP_CUSTOMERS: dict[str, Any] = {
-    "items": [{"user_id": ADA_ID, "email": "ada@example.com", "order_count": 9, "revenue_cents": 79200}]
+    "data_as_of": DATA_AS_OF,
+    "items": [{"user_id": ADA_ID, "email": "ada@example.com", "order_count": 9, "revenue_cents": 79200}],
 }
+
+SUMMARY_CSV = (
+    "start,end,order_count,revenue_cents,average_order_value_cents,customer_count,cancelled_count,"
+    "cancellation_rate,pending,paid,shipped,delivered,cancelled\r\n"
+    "2026-11-01T00:00:00Z,2026-12-01T00:00:00Z,120,1234500,12345,87,10,0.08333333333333333,10,30,25,45,10\r\n"
+)
+REVENUE_CSV = (
+    "period_start,order_count,revenue_cents\r\n2026-10-26T00:00:00Z,12,148200\r\n2026-11-02T00:00:00Z,31,402900\r\n"
+)
+TOP_PRODUCTS_CSV = f"product_id,sku,name,units_sold,revenue_cents\r\n{MUG_ID},MUG-1,Ceramic mug,260,351000\r\n"
+TOP_CUSTOMERS_CSV = f"user_id,email,order_count,revenue_cents\r\n{ADA_ID},ada@example.com,9,79200\r\n"
 
 LIVENESS: dict[str, Any] = {"status": "ok"}
 READINESS: dict[str, Any] = {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}

@@ -18,6 +18,14 @@ from app.schemas.analytics import (
     TopCustomersRead,
     TopProductsRead,
 )
+from app.services.analytics_export import (
+    AnalyticsReport,
+    ReportTable,
+    revenue_table,
+    summary_table,
+    top_customers_table,
+    top_products_table,
+)
 from app.services.ports import ReadSide
 
 DEFAULT_WINDOW = timedelta(days=30)
@@ -103,8 +111,8 @@ class AnalyticsService:
         """Revenue orders per period; every period overlapping the range is present, empty ones as zeros."""
         window = resolve_window(start, end)
         layout = _layout(window, interval)
-        rows = await self._reads.analytics.revenue_by_period(start=window.start, end=window.end, unit=interval.value)
-        found = {row.period_start: row for row in rows}
+        series = await self._reads.analytics.revenue_by_period(start=window.start, end=window.end, unit=interval.value)
+        found = {row.period_start: row for row in series.periods}
         points = [
             RevenuePointRead(
                 period_start=datetime.combine(period, time(), tzinfo=UTC),
@@ -113,14 +121,38 @@ class AnalyticsService:
             )
             for period in layout
         ]
-        return RevenueRead(interval=interval, points=points)
+        return RevenueRead(data_as_of=series.data_as_of, interval=interval, points=points)
 
     async def list_top_products(self, *, start: datetime | None, end: datetime | None, limit: int) -> TopProductsRead:
         window = resolve_window(start, end)
-        items = await self._reads.analytics.top_products(start=window.start, end=window.end, limit=limit)
-        return TopProductsRead(items=items)
+        return await self._reads.analytics.top_products(start=window.start, end=window.end, limit=limit)
 
     async def list_top_customers(self, *, start: datetime | None, end: datetime | None, limit: int) -> TopCustomersRead:
         window = resolve_window(start, end)
-        items = await self._reads.analytics.top_customers(start=window.start, end=window.end, limit=limit)
-        return TopCustomersRead(items=items)
+        return await self._reads.analytics.top_customers(start=window.start, end=window.end, limit=limit)
+
+    async def export(
+        self,
+        report: AnalyticsReport,
+        *,
+        start: datetime | None,
+        end: datetime | None,
+        interval: RevenueInterval = RevenueInterval.DAY,
+        limit: int = 10,
+    ) -> ReportTable:
+        """A report as a table of the same figures as its JSON answer, for CSV."""
+        window = resolve_window(start, end)
+        start, end = window.start, window.end
+        if report is AnalyticsReport.SUMMARY:
+            summary = await self.get_summary(start=start, end=end)
+            data_as_of, (header, rows) = summary.data_as_of, summary_table(summary)
+        elif report is AnalyticsReport.REVENUE:
+            revenue = await self.get_revenue(start=start, end=end, interval=interval)
+            data_as_of, (header, rows) = revenue.data_as_of, revenue_table(revenue)
+        elif report is AnalyticsReport.TOP_PRODUCTS:
+            products = await self.list_top_products(start=start, end=end, limit=limit)
+            data_as_of, (header, rows) = products.data_as_of, top_products_table(products)
+        else:
+            customers = await self.list_top_customers(start=start, end=end, limit=limit)
+            data_as_of, (header, rows) = customers.data_as_of, top_customers_table(customers)
+        return ReportTable(report, start, end, data_as_of, header, rows)

@@ -20,11 +20,11 @@ from app.models import (
     RefreshToken,
     User,
 )
-from app.queries.analytics import PeriodTotals
+from app.queries.analytics import PeriodSeries
 from app.queries.orders import OrderFilter
 from app.repositories.order_repo import NewOrder, Placement, StoredAnswer
 from app.repositories.outbox_repo import Backlog, ClaimedMessage, NewMessage
-from app.schemas.analytics import SummaryRead, TopCustomerRead, TopProductRead
+from app.schemas.analytics import SummaryRead, TopCustomersRead, TopProductsRead
 from app.schemas.order import OrderHistoryRead, OrderRead
 from app.schemas.product import ProductRead
 from app.schemas.user import UserExportRead, UserRead
@@ -213,11 +213,11 @@ class OrderQueries(Protocol):
 class AnalyticsQueries(Protocol):
     async def summary(self, *, start: datetime, end: datetime) -> SummaryRead: ...
 
-    async def revenue_by_period(self, *, start: datetime, end: datetime, unit: str) -> Sequence[PeriodTotals]: ...
+    async def revenue_by_period(self, *, start: datetime, end: datetime, unit: str) -> PeriodSeries: ...
 
-    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> list[TopProductRead]: ...
+    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> TopProductsRead: ...
 
-    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> list[TopCustomerRead]: ...
+    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> TopCustomersRead: ...
 
 
 class ReadSide(Protocol):

@@ -53,7 +53,7 @@ def ensure(orders: int, env: dict[str, str]) -> Dataset:
     run_env = {**env, "DATABASE_URL": url}
     if meta is not None and {key: meta.get(key) for key in wanted} == wanted and meta.get("complete"):
         _migrate(run_env)
-        print(f"  dataset {name}: reused ({orders:,} orders until {meta['until']})")
+        print(f"  dataset {name}: reused ({orders:,} orders until {meta['until']}, {disk_size(name)} on disk)")
         return Dataset(name, url, orders, datetime.fromisoformat(meta["until"]))
 
     until = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -69,7 +69,7 @@ def ensure(orders: int, env: dict[str, str]) -> Dataset:
     admin_env = {**run_env, "FIRST_ADMIN_EMAIL": ADMIN_EMAIL, "FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD}
     _run([sys.executable, "-m", "app.db.init_db"], admin_env)
     _write_meta(name, {**wanted, "until": until.isoformat(), "complete": True})
-    print(f"  dataset {name}: ready in {time.monotonic() - started:.0f} s")
+    print(f"  dataset {name}: ready in {time.monotonic() - started:.0f} s, {disk_size(name)} on disk")
     return Dataset(name, url, orders, until)
 
 
@@ -125,6 +125,13 @@ def order_ids_by_user(dataset: Dataset, emails: list[str], per_user: int = 20) -
         for email, order_id in conn.execute(query, (dataset.until, per_user, emails)).fetchall():
             found[email].append(str(order_id))
     return found
+
+
+def disk_size(name: str) -> str:
+    """What the dataset's database takes on disk (tables, indexes, rollups), as PostgreSQL counts it."""
+    with _server() as conn:
+        row = conn.execute("SELECT pg_size_pretty(pg_database_size(%s))", (name,)).fetchone()
+    return str(row[0]) if row else "?"
 
 
 def _generator_version() -> str:

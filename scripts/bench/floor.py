@@ -227,9 +227,11 @@ class Floor:
             if (await self._principal(token, conn))[1] != "admin":
                 raise HttpError(403, "This action needs the admin role.")
             # As the service's analytics do: never prepared, so each run is planned for its own range.
-            cursor = await conn.execute(sql.SUMMARY, {"start": start, "end": end}, prepare=False)
+            as_of = await (await conn.execute(sql.DATA_AS_OF, prepare=False)).fetchone() or (end,)
+            statement, params = sql.summary(start, end)
+            cursor = await conn.execute(statement.encode(), params, prepare=False)
             row = await cursor.fetchone() or ()
-        return sql.summary_body(start, end, row)
+        return sql.summary_body(start, end, as_of[0], row)
 
 
 def _open_pool() -> AsyncConnectionPool[AsyncConnection[tuple[Any, ...]]]:

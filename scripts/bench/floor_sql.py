@@ -12,9 +12,11 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from app.db.reader import ReadQuery
+from app.queries import analytics as analytics_queries
 from app.queries import orders as order_queries
 from app.queries import products as product_queries
 from app.queries import users as user_queries
+from app.queries.analytics_parts import cut
 from app.repositories.order_repo import PLACE_IN_ONE_STATEMENT
 
 USER = (
@@ -47,31 +49,21 @@ RENAME_USER = "UPDATE users SET full_name = %s, updated_at = %s WHERE users.id =
 
 
 STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
-_IN_RANGE = "orders.created_at >= %(start)s AND orders.created_at < %(end)s"
-_REVENUE = "anon_3.status IN ('paid', 'shipped', 'delivered')"
-# AnalyticsRepository.order_totals, as SQLAlchemy renders it (its literal 0s travel there as parameters).
-SUMMARY = (
-    "SELECT anon_1.customer_count, anon_1.order_count, anon_1.revenue_order_count, anon_1.revenue_cents, "
-    "anon_1.pending, anon_1.paid, anon_1.shipped, anon_1.delivered, anon_1.cancelled, "
-    "coalesce(anon_1.revenue_cents / nullif(anon_1.revenue_order_count, 0), 0) AS aov, "
-    "coalesce(CAST(anon_1.cancelled AS FLOAT) / nullif(anon_1.order_count, 0), 0.0) AS cancellation_rate "
-    "FROM (SELECT (SELECT count(*) FROM (SELECT DISTINCT orders.user_id AS user_id FROM orders "
-    f"WHERE {_IN_RANGE}) AS anon_2) AS customer_count, "
-    "CAST(coalesce(sum(anon_3.orders), 0) AS BIGINT) AS order_count, "
-    f"CAST(coalesce(sum(anon_3.orders) FILTER (WHERE {_REVENUE}), 0) AS BIGINT) AS revenue_order_count, "
-    f"CAST(coalesce(sum(anon_3.cents) FILTER (WHERE {_REVENUE}), 0) AS BIGINT) AS revenue_cents, "
-    + ", ".join(
-        f"CAST(coalesce(sum(anon_3.orders) FILTER (WHERE anon_3.status = '{status}'), 0) AS BIGINT) AS {status}"
-        for status in STATUSES
-    )
-    + " FROM (SELECT orders.status AS status, count(*) AS orders, sum(orders.total_cents) AS cents FROM orders "
-    f"WHERE {_IN_RANGE} GROUP BY orders.status) AS anon_3) AS anon_1"
-)
+DATA_AS_OF = _compiled(analytics_queries.DATA_AS_OF)
 
 
-def summary_body(start: datetime, end: datetime, row: tuple[Any, ...]) -> dict[str, Any]:
+def summary(start: datetime, end: datetime) -> tuple[str, dict[str, Any]]:
+    """The service's summary statement for this range's shape (whole days or not, partial days at either end or
+    not), compiled once per shape as the service compiles it, with the range's bounds as parameters."""
+    range_cut = cut(start, end)
+    sql, constants = analytics_queries.summary_query(range_cut.shape).compiled("postgresql")
+    return sql, {**constants, **range_cut.params}
+
+
+def summary_body(start: datetime, end: datetime, data_as_of: datetime, row: tuple[Any, ...]) -> dict[str, Any]:
     customers, count, _revenue_orders, revenue, *by_status, aov, rate = row
     return {
+        "data_as_of": data_as_of.isoformat(),
         "start": start.isoformat(),
         "end": end.isoformat(),
         "order_count": count,

@@ -55,7 +55,7 @@ class Config:
             seconds=seconds,
             rounds=rounds,
             orders=orders,
-            analytics_orders=int(os.environ.get("BENCH_ANALYTICS_ORDERS", str(orders * 10))),
+            analytics_orders=int(os.environ.get("BENCH_ANALYTICS_ORDERS", "10000000")),
             connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
             growth_requests=int(os.environ.get("BENCH_GROWTH_REQUESTS", "100000" if seconds >= 10 else "5000")),
             extras=os.environ.get("BENCH_EXTRAS", "1") != "0",

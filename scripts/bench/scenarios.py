@@ -121,9 +121,16 @@ def mixed(context: Context) -> list[str]:
 
 
 def summary(context: Context) -> list[str]:
+    return _summary_over(context, timedelta(days=30))
+
+
+def summary_year(context: Context) -> list[str]:
+    return _summary_over(context, timedelta(days=365))
+
+
+def _summary_over(context: Context, length: timedelta) -> list[str]:
     end = context.dataset.until
-    start = end - timedelta(days=30)
-    query = urllib.parse.urlencode({"start": _z(start), "end": _z(end)})
+    query = urllib.parse.urlencode({"start": _z(end - length), "end": _z(end)})
     return _each_user(context, 1, lambda user, _: _line("GET", f"/analytics/summary?{query}", user.token))
 
 
@@ -140,6 +147,7 @@ SCENARIOS = [
     Scenario("hot", "POST /orders, 8 products", hot),
     Scenario("mixed", "mixed 70/20/10", mixed),
     Scenario("summary", "GET /analytics/summary", summary, admin=True),
+    Scenario("summary-year", "GET /analytics/summary (365 days)", summary_year, admin=True),
 ]
 
 

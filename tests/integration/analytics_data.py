@@ -63,9 +63,11 @@ class AnalyticsData:
         self.emails[user_id] = email
         return user_id
 
-    async def product(self, *, price_cents: int = 1000, product_id: uuid.UUID | None = None) -> uuid.UUID:
+    async def product(
+        self, *, price_cents: int = 1000, product_id: uuid.UUID | None = None, sku: str = "", name: str = ""
+    ) -> uuid.UUID:
         product_id = product_id or uuid.uuid4()
-        sku, name = f"SKU-{product_id.hex[:12]}", f"Product {product_id.hex[:6]}"
+        sku, name = sku or f"SKU-{product_id.hex[:12]}", name or f"Product {product_id.hex[:6]}"
         await self._add(Product(id=product_id, sku=sku, name=name, price_cents=price_cents, stock=100))
         self.products[product_id] = (sku, name, price_cents)
         return product_id

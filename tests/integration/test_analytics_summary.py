@@ -19,7 +19,9 @@ async def summary(client, admin, start=START, end=END, **params):
         "/analytics/summary", params={"start": iso(start), "end": iso(end), **params}, headers=admin.headers
     )
     assert response.status_code == 200, response.text
-    return response.json()
+    body = response.json()
+    body.pop("data_as_of")
+    return body
 
 
 async def test_every_figure_matches_the_orders(client, admin, data):
@@ -145,3 +147,15 @@ async def test_only_start_given_ends_now_and_only_end_given_starts_30_days_befor
     assert since.status_code == until.status_code == 200
     assert abs(datetime.fromisoformat(since.json()["end"]) - datetime.now(UTC)) < timedelta(minutes=1)
     assert (until.json()["start"], until.json()["end"]) == (iso(END - timedelta(days=30)), iso(END))
+
+
+@pytest.mark.parametrize("path", ["/analytics/summary", "/analytics/revenue", "/analytics/top-products",
+                                  "/analytics/top-customers"])  # fmt: skip
+async def test_every_report_says_up_to_when_its_data_is_complete(client, admin, path):
+    before = datetime.now(UTC).replace(microsecond=0)
+    response = await client.get(path, headers=admin.headers)
+    after = datetime.now(UTC)
+
+    assert response.status_code == 200, response.text
+    data_as_of = datetime.fromisoformat(response.json()["data_as_of"])
+    assert before <= data_as_of <= after

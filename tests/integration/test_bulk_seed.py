@@ -1,6 +1,6 @@
 """scripts/bulk_seed.py: reproducible, consistent data, loaded by COPY (PostgreSQL) or executemany (SQLite)."""
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +12,7 @@ from app.config import Settings
 from app.db.connect import sync_url
 from scripts import bulk_seed
 from tests.conftest import make_settings
-from tests.integration.analytics_data import iso
+from tests.integration.analytics_data import REVENUE, STATUSES, iso
 
 UNTIL = datetime(2026, 6, 1, tzinfo=UTC)
 PLAN = bulk_seed.SeedPlan(users=25, products=12, orders=600, days=40, seed=5, until=UNTIL)
@@ -114,6 +114,34 @@ async def test_the_analytics_agree_with_the_seeded_rows(seeded, client, admin):
     summary = (await client.get("/analytics/summary", params=params, headers=admin.headers)).json()
     assert summary["order_count"] == 600
     assert summary["revenue_cents"] == sum(cents for _, _, cents in got)
+    assert await order_figures(client, admin, start, end) == direct_order_figures(seeded, start, end)
+
+
+async def order_figures(client, admin, start, end):
+    """What the order rollups answer (whole days) with the orders of the partial days at either end."""
+    params = {"start": iso(start), "end": iso(end)}
+    summary = (await client.get("/analytics/summary", params=params, headers=admin.headers)).json()
+    top = await client.get("/analytics/top-customers", params={**params, "limit": 5}, headers=admin.headers)
+    customers = [(item["user_id"].replace("-", ""), item["order_count"], item["revenue_cents"])
+                 for item in top.json()["items"]]  # fmt: skip
+    return summary["customer_count"], summary["by_status"], customers
+
+
+def direct_order_figures(database, start, end):
+    every = query(database, "SELECT user_id, status, total_cents, created_at FROM orders")
+    orders = [
+        (str(user_id).replace("-", ""), status, int(total))
+        for user_id, status, total, created_at in every
+        if start <= as_utc(created_at) < end
+    ]
+    by_status = {status: sum(1 for _, got, _ in orders if got == status) for status in STATUSES}
+    revenue: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for user_id, status, total in orders:
+        if status in REVENUE:
+            revenue[user_id][0] += 1
+            revenue[user_id][1] += total
+    top = sorted(revenue.items(), key=lambda item: (-item[1][1], item[0]))[:5]
+    return len({user_id for user_id, _, _ in orders}), by_status, [(uid, count, cents) for uid, (count, cents) in top]
 
 
 ROLLUP_MISMATCHES = """
@@ -129,7 +157,7 @@ ROLLUP_MISMATCHES = """
 """
 
 
-def test_a_load_that_may_not_skip_triggers_is_checked_and_exact(app, database, monkeypatch):
+async def test_a_load_that_may_not_skip_triggers_is_checked_and_exact(app, database, monkeypatch, client, admin):
     from scripts import bulk_writers
 
     monkeypatch.setattr(bulk_writers, "_skip_triggers", lambda connection: False)
@@ -138,6 +166,8 @@ def test_a_load_that_may_not_skip_triggers_is_checked_and_exact(app, database, m
     assert query(database, "SELECT count(*) FROM orders") == [(150,)]
     assert query(database, "SELECT count(*) FROM product_sales_daily WHERE units > 0")[0][0] > 0
     assert query(database, ROLLUP_MISMATCHES) == [(0,)]
+    start, end = UNTIL - timedelta(days=40, hours=5), UNTIL
+    assert await order_figures(client, admin, start, end) == direct_order_figures(database, start, end)
 
 
 def test_the_fast_load_sums_product_sales_exactly(seeded):

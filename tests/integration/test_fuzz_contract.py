@@ -50,6 +50,7 @@ INEXPRESSIBLE = {
     "duplicate_product": "each product at most once per order (items are objects, uniqueItems cannot say it)",
     "range_empty": "`end` / `created_to` must be later than `start` / `created_from`",
     "too_many_points": "a revenue series holds at most 1000 periods",
+    "datetime_range": "a bound's UTC form, or the default `start` 30 days before `end`, must stay within years 1-9999",
     "admin_only_filter": "`user_id` on GET /orders is for admins",
     "idempotency_key_reused": "the same key with another body",
     "text_unassigned": "text may not hold unassigned code points, too many for a pattern to list",

@@ -27,11 +27,11 @@ from app.models import (
     Role,
     User,
 )
-from app.queries.analytics import PeriodTotals
+from app.queries.analytics import PeriodSeries, PeriodTotals
 from app.queries.orders import OrderFilter
 from app.repositories.order_repo import NewOrder, Placement, StoredAnswer
 from app.repositories.outbox_repo import SCRUBBED, Backlog, ClaimedMessage, NewMessage
-from app.schemas.analytics import StatusCountsRead, SummaryRead, TopCustomerRead, TopProductRead
+from app.schemas.analytics import StatusCountsRead, SummaryRead, TopCustomersRead, TopProductsRead
 from app.schemas.order import OrderHistoryRead, OrderRead, StatusChangeRead
 from app.schemas.product import ProductRead
 from app.schemas.user import LoginSessionRead, OrderExportRead, UserExportRead, UserRead
@@ -601,11 +601,13 @@ class FakeAnalyticsQueries:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.periods: list[PeriodTotals] = []
+        self.data_as_of = datetime(2026, 11, 26, 10, 29, tzinfo=UTC)
 
     async def summary(self, *, start: datetime, end: datetime) -> SummaryRead:
         self.calls.append(("summary", {"start": start, "end": end}))
         by_status = StatusCountsRead(pending=1, paid=2, shipped=0, delivered=3, cancelled=4)
         return SummaryRead(
+            data_as_of=self.data_as_of,
             start=start,
             end=end,
             order_count=10,
@@ -617,17 +619,17 @@ class FakeAnalyticsQueries:
             by_status=by_status,
         )
 
-    async def revenue_by_period(self, *, start: datetime, end: datetime, unit: str) -> Sequence[PeriodTotals]:
+    async def revenue_by_period(self, *, start: datetime, end: datetime, unit: str) -> PeriodSeries:
         self.calls.append(("revenue_by_period", {"start": start, "end": end, "unit": unit}))
-        return self.periods
+        return PeriodSeries(self.data_as_of, self.periods)
 
-    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> list[TopProductRead]:
+    async def top_products(self, *, start: datetime, end: datetime, limit: int) -> TopProductsRead:
         self.calls.append(("top_products", {"start": start, "end": end, "limit": limit}))
-        return []
+        return TopProductsRead(data_as_of=self.data_as_of, items=[])
 
-    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> list[TopCustomerRead]:
+    async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> TopCustomersRead:
         self.calls.append(("top_customers", {"start": start, "end": end, "limit": limit}))
-        return []
+        return TopCustomersRead(data_as_of=self.data_as_of, items=[])
 
 
 class FakeReadSide:
