@@ -207,6 +207,7 @@ class Floor:
                 "claimed_at": None,
                 "answer_status": None,
                 "answer_body": None,
+                "messages": "[]",  # as the service without EVENTS_URL or a mail server: no outbox rows
             }
             # As the service does: one statement, outside any transaction.
             servable, _ = await (await conn.execute(sql.PLACE, params)).fetchone()
