@@ -30,6 +30,7 @@ from app.config import Settings
 from app.db.connect import sync_url
 from app.main import create_app
 from app.models import Base
+from tests.integration.outbox_support import MailServer
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -214,6 +215,14 @@ async def admin(container: Container, client: AsyncClient) -> Account:
     tokens = await login(client, email, password)
     me = await client.get("/users/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
     return Account(me.json()["id"], email, password, tokens["access_token"], tokens["refresh_token"])
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    """A real SMTP server (aiosmtpd) on a loopback port, for the tests of the mail the service sends."""
+    server = MailServer().start()
+    yield server
+    server.stop()
 
 
 def assert_problem(response: Any, status: int) -> dict[str, Any]:

@@ -176,12 +176,22 @@ class TokenCodec:
 
     @staticmethod
     def new_refresh_token() -> str:
-        return secrets.token_urlsafe(32)
+        return new_opaque_token()
 
     @staticmethod
     def hash_refresh_token(token: str) -> str:
-        # Refresh tokens carry 256 random bits, so a fast hash is enough: nothing to brute-force.
-        return hashlib.sha256(token.encode()).hexdigest()
+        return hash_opaque_token(token)
+
+
+def new_opaque_token() -> str:
+    """A single-use secret for a client to hold (refresh and password-reset tokens): 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_opaque_token(token: str) -> str:
+    """What is stored of an opaque token. It carries 256 random bits, so a fast hash is enough: nothing to
+    brute-force."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def resolve_signing_key(settings: Settings) -> str:

@@ -5,14 +5,13 @@ the answer is given before any account is looked up, and the token, its hash and
 Confirming spends the token, sets the password and revokes every session, in one transaction.
 """
 
-import hashlib
-import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from app.core.emails import canonical_email
 from app.core.errors import BadRequestError, MailUnavailableError, RateLimitedError
+from app.core.security import hash_opaque_token, new_opaque_token
 from app.models import PasswordResetToken
 from app.services.outbox import Mail, Outbox
 from app.services.ports import Hasher, Throttle, UnitOfWorkFactory
@@ -55,7 +54,7 @@ class PasswordResetService:
 
     async def send(self, address: str) -> None:
         """After the answer: for an active account, a new token and the mail with its link, in one transaction."""
-        token = secrets.token_urlsafe(32)
+        token = new_opaque_token()
         now = datetime.now(UTC)
         async with self._uow() as uow:
             user = await uow.users.get_by_email(email=address)
@@ -65,7 +64,7 @@ class PasswordResetService:
                 PasswordResetToken(
                     id=uuid.uuid4(),
                     user_id=user.id,
-                    token_hash=_hash(token),
+                    token_hash=hash_opaque_token(token),
                     created_at=now,
                     expires_at=now + self._lifetime,
                 )
@@ -77,7 +76,7 @@ class PasswordResetService:
         """Spend the token and set the password; 400 for an unknown, expired, spent or outdated token."""
         now = datetime.now(UTC)
         async with self._uow() as uow:
-            found = await uow.password_resets.get(token_hash=_hash(token))
+            found = await uow.password_resets.get(token_hash=hash_opaque_token(token))
             if found is None or found.used_at is not None or found.expires_at <= now:
                 raise BadRequestError(TOKEN_REFUSED)
             token_id, user_id, issued_at = found.id, found.user_id, found.created_at
@@ -109,7 +108,3 @@ class PasswordResetService:
             "stays as it is.\n"
         )
         return Mail(kind="password_reset", subject="Reset your password", text=text)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

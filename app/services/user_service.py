@@ -101,8 +101,7 @@ class UserService:
         if user_id == caller.id and demoting:
             raise ConflictError("Admins cannot demote or deactivate themselves.")
         async with self._uow() as uow:
-            if caller.id not in await uow.users.lock_active_admins():
-                raise PermissionDeniedError("This action needs an active admin.")
+            await _lock_admins_as(uow, caller)
             user = await _get(uow, user_id, for_update=True)
             if user.erased_at is not None:
                 raise ConflictError("The account was erased; it cannot change any more.")
@@ -145,9 +144,7 @@ class UserService:
         if user_id == caller.id:
             raise ConflictError("Admins cannot erase their own account here; DELETE /users/me does, with the password.")
         async with self._uow() as uow:
-            admins = await uow.users.lock_active_admins()
-            if caller.id not in admins:
-                raise PermissionDeniedError("This action needs an active admin.")
+            await _lock_admins_as(uow, caller)
             user = await _get(uow, user_id, for_update=True)
             if user.erased_at is None:
                 await _erase(uow, self._outbox, user, now=datetime.now(UTC))
@@ -183,6 +180,13 @@ class UserService:
             created = await uow.users.add(admin)
             await uow.commit()
         return created
+
+
+async def _lock_admins_as(uow: UnitOfWork, caller: Caller) -> None:
+    """Take the active admins' row locks and check the caller is still one of them (403 otherwise): the one way
+    every admin-changing request decides, in its writing transaction."""
+    if caller.id not in await uow.users.lock_active_admins():
+        raise PermissionDeniedError("This action needs an active admin.")
 
 
 async def _erase(uow: UnitOfWork, outbox: Outbox, user: User, *, now: datetime) -> None:

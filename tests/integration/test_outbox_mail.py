@@ -4,22 +4,14 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 
 from app.models import OutboxMessage
 from tests.conftest import http_client, make_settings
-from tests.integration.outbox_support import MailServer, relaying, wait_until
+from tests.integration.outbox_support import relaying, wait_until
 from tests.integration.shop import make_product, place_ok
-
-
-@pytest.fixture
-def mail_server() -> Iterator[MailServer]:
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,13 +16,6 @@ from tests.conftest import assert_problem, http_client, login, make_settings
 from tests.integration.outbox_support import MailServer, relaying, wait_until
 
 RESET_URL = "https://shop.example.com/reset?from=mail"
-
-
-@pytest.fixture
-def mail_server() -> Iterator[MailServer]:
-    server = MailServer().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
