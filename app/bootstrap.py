@@ -83,6 +83,8 @@ class Container:
 
     async def close(self) -> None:
         await self.analytics_readers.close()
+        if self.relay is not None:
+            await self.relay.close()
         if self.publisher is not None:
             await self.publisher.close()
         await self.reader.close()

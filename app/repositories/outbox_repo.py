@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,6 +53,17 @@ class ClaimedMessage:
     attempts: int  # this attempt included
 
 
+class _Candidate(NamedTuple):
+    position: int
+    id: uuid.UUID
+    type: str
+    subject: uuid.UUID
+    sequence: int | None
+    payload: str
+    created_at: datetime
+    attempts: int
+
+
 @dataclass(frozen=True, slots=True)
 class Backlog:
     pending: int
@@ -75,16 +86,18 @@ class OutboxRepository:
         SQLite has one writer at a time. An event is taken only when every pending event of its subject before it
         is taken too, so a subject's events go out in their order whichever relay holds which.
         """
+        columns = _Candidate._fields
         due = (
-            select(OutboxMessage)
+            select(*(getattr(OutboxMessage, name) for name in columns))
             .where(OutboxMessage.kind == kind.value, OutboxMessage.sent_at.is_(None))
             .where(OutboxMessage.next_attempt_at <= now)
             .order_by(OutboxMessage.position)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        candidates = list((await self._session.scalars(due)).all())
-        if kind is OutboxKind.EVENT and candidates:
+        candidates = [_Candidate(*row) for row in (await self._session.execute(due)).all()]
+        # A subject's first event (sequence 1: an order placed, a user registered) has nothing to wait for.
+        if kind is OutboxKind.EVENT and any(row.sequence != 1 for row in candidates):
             candidates = await self._in_order(candidates)
         if not candidates:
             return []
@@ -108,7 +121,7 @@ class OutboxRepository:
             for row in candidates
         ]
 
-    async def _in_order(self, candidates: list[OutboxMessage]) -> list[OutboxMessage]:
+    async def _in_order(self, candidates: list["_Candidate"]) -> list["_Candidate"]:
         """The candidates not preceded by a pending event of their subject that is not a candidate."""
         taken = {row.position for row in candidates}
         last = max(taken)
@@ -125,6 +138,8 @@ class OutboxRepository:
 
     async def mark_sent(self, positions: Sequence[int], *, now: datetime, scrub: bool = False) -> None:
         """Sent; with `scrub` the payload goes too (a mail's body and link are needed no longer)."""
+        if not positions:
+            return
         values: dict[str, Any] = {"sent_at": now}
         if scrub:
             values["payload"] = SCRUBBED
@@ -137,6 +152,8 @@ class OutboxRepository:
 
     async def retry_at(self, positions: Sequence[int], *, when: datetime) -> None:
         """Not sent this time: due again at `when`."""
+        if not positions:
+            return
         await self._session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.position.in_(positions), OutboxMessage.sent_at.is_(None))
@@ -146,6 +163,8 @@ class OutboxRepository:
 
     async def release(self, positions: Sequence[int], *, now: datetime) -> None:
         """Claimed but not tried: due again now, and the claim's attempt does not count."""
+        if not positions:
+            return
         await self._session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.position.in_(positions), OutboxMessage.sent_at.is_(None))

@@ -14,13 +14,14 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from app.models import OutboxKind
 from app.repositories.outbox_repo import Backlog, ClaimedMessage
-from app.services.ports import EventPublisher, Mailer, UnitOfWork, UnitOfWorkFactory
+from app.services.ports import EventPublisher, Mailer, UnitOfWorkFactory
 
 logger = logging.getLogger("app.outbox")
 FIRST_BACKOFF_SECONDS = 0.5
@@ -31,12 +32,6 @@ class Pass:
     sent: int = 0
     failed: bool = False
     full: bool = False  # the batch was as large as allowed: more may be waiting
-
-
-@dataclass(frozen=True, slots=True)
-class _Mail:
-    message: ClaimedMessage
-    address: str | None  # None: the account is gone or erased, so the mail is dropped
 
 
 class OutboxRelay:
@@ -76,6 +71,11 @@ class OutboxRelay:
     def stop(self) -> None:
         self._stopping.set()
 
+    async def close(self) -> None:
+        """Close the channels' connections (after `run()` has ended)."""
+        if self._mailer is not None:
+            await self._mailer.close()
+
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
@@ -102,12 +102,12 @@ class OutboxRelay:
         now = datetime.now(UTC)
         async with self._uow() as uow:
             claimed = await uow.outbox.claim(kind=kind, now=now, lease=self._lease, limit=self._batch)
-            mails = [_Mail(m, await self._address(uow, m)) for m in claimed] if kind is OutboxKind.MAIL else []
+            addresses = await uow.users.emails_of(m.subject for m in claimed) if kind is OutboxKind.MAIL else {}
             await uow.commit()
         if not claimed:
             return Pass()
         if kind is OutboxKind.MAIL and self._mailer is not None:
-            sent, failed, untried = await self._send_all(claimed, _mail_sender(self._mailer, mails))
+            sent, failed, untried = await self._send_all(claimed, _mail_sender(self._mailer, addresses))
         elif kind is OutboxKind.EVENT and self._publisher is not None:
             sent, failed, untried = await self._send_all(claimed, _event_sender(self._publisher))
         else:
@@ -142,11 +142,6 @@ class OutboxRelay:
             sent.append(message)
         return sent, None, []
 
-    @staticmethod
-    async def _address(uow: UnitOfWork, message: ClaimedMessage) -> str | None:
-        user = await uow.users.get(message.subject)
-        return user.email if user is not None and user.email else None
-
     def _backoff(self, attempts: int) -> float:
         return float(min(FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), self._max_backoff))
 
@@ -172,11 +167,11 @@ def _event_sender(publisher: EventPublisher) -> Callable[[ClaimedMessage], Await
     return send
 
 
-def _mail_sender(mailer: Mailer, mails: list[_Mail]) -> Callable[[ClaimedMessage], Awaitable[None]]:
-    addresses = {mail.message.position: mail.address for mail in mails}
+def _mail_sender(mailer: Mailer, addresses: dict[uuid.UUID, str]) -> Callable[[ClaimedMessage], Awaitable[None]]:
+    """Sends each mail to its user's address as read when the batch was claimed."""
 
     async def send(message: ClaimedMessage) -> None:
-        address = addresses[message.position]
+        address = addresses.get(message.subject)
         if address is None:
             return  # nobody to send it to any more: counted as done, and its body is emptied
         content = json.loads(message.payload)

@@ -36,7 +36,8 @@ Knobs (environment)
   BENCH_SCENARIOS (all: me,products,orders,order,place,hot,mixed,summary,summary-year)  BENCH_CONNECTIONS (32)
   BENCH_GROWTH_REQUESTS (100000; 5000 when BENCH_SECONDS < 10)  BENCH_OUT  BENCH_PG
   BENCH_PROFILE=<scenario> records an extra, uncounted run under py-spy (both workers) as collapsed stacks
-  in bench-profile-<scenario>.txt; `python -m scripts.bench.profile FILE` summarises one.
+  in bench-profile-<scenario>.txt (`outbox`: the instance with the outbox's channels, after its rounds);
+  `python -m scripts.bench.profile FILE` summarises one.
 
 A quick run: BENCH_SECONDS=5 BENCH_ORDERS=20000 make bench (about 3 minutes once the datasets exist).
 The machine's cores are shared by the load generator, PostgreSQL and both apps, so absolute figures move with

@@ -131,7 +131,7 @@ class Bench:
         outcome.ours_rss_mb = ours.memory_mb("VmHWM")
         outcome.floor_rss_mb = floor.memory_mb("VmHWM")
         if self.config.profile == scenario.key:
-            self.profile(scenario, ours, plan)
+            self.profile(scenario.key, scenario.title, ours, plan)
         if self.config.extras:
             self.paced(outcome, ours, plan)
         print(f"  {scenario.title}: ours {outcome.median('ours', 'rps'):.0f}/s, floor "
@@ -169,6 +169,8 @@ class Bench:
                     cpu.append((server.cpu_seconds() - before) / max(result.requests, 1) * 1e6)
                     rps.append(result.rps)
             time.sleep(2)  # the relay's last batches
+            if self.config.profile == "outbox":
+                self.profile("outbox", "POST /orders with the outbox's channels", relaying, plan)
         finally:
             relaying.stop()
             sink.stop()
@@ -206,10 +208,10 @@ class Bench:
             paced_errors=result.errors,
         )
 
-    def profile(self, scenario: Scenario, ours: Server, plan: Path) -> None:
+    def profile(self, key: str, title: str, ours: Server, plan: Path) -> None:
         """An extra, uncounted run under py-spy (both workers), as collapsed stacks for reading or flame graphs."""
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-        target = ROOT / f"bench-profile-{scenario.key}.txt"
+        target = ROOT / f"bench-profile-{key}.txt"
         seconds = self.config.slice_seconds
         supervisor = ours.process.pid if ours.process else 0
         command = [spy, "record", "--pid", str(supervisor), "--subprocesses", "--rate", "200", "--nonblocking",
@@ -218,7 +220,7 @@ class Bench:
         time.sleep(0.5)
         load.run(ours.base_url, plan, seconds=seconds, connections=self.config.connections)
         recorder.wait(60)
-        print(f"  profile of {scenario.title}: {target}")
+        print(f"  profile of {title}: {target}")
 
     def growth(self, ours: Server, lines: list[str], mixed_rps: float) -> dict[str, float]:
         """Worker RSS before and after a fixed number of mixed requests, once warmed up."""

@@ -23,6 +23,7 @@ from scripts.processes import free_port
 class ReceivedMail:
     recipients: list[str]
     message: Message
+    peer: object = None  # the client's address and port: one per connection
 
     @property
     def text(self) -> str:
@@ -51,7 +52,7 @@ class MailServer:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
-        self.received.append(ReceivedMail(list(envelope.rcpt_tos), message_from_bytes(content)))
+        self.received.append(ReceivedMail(list(envelope.rcpt_tos), message_from_bytes(content), session.peer))
         return "250 OK"
 
 

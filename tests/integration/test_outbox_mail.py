@@ -50,6 +50,26 @@ async def test_the_customer_gets_one_confirmation_per_order(shop, mail_server, c
     assert row.sent_at is not None and json.loads(row.payload) == {}
 
 
+async def test_mails_share_one_connection_and_a_dropped_one_is_opened_again_at_once(
+    shop, mail_server, client, admin, customer
+):
+    product = await make_product(client, admin, stock=10)
+    async with http_client(shop) as shop_client, relaying(shop):
+        for count in (1, 2, 3):
+            await place_ok(shop_client, customer, (product["id"], 1))
+            await wait_until(lambda count=count: len(mail_server.received) == count)
+        # The server goes away and comes back while the relay idles (as an idle timeout would close the
+        # connection): the next mail goes out on a new connection, at the first attempt.
+        mail_server.stop()
+        mail_server.start()
+        await place_ok(shop_client, customer, (product["id"], 1))
+        await wait_until(lambda: len(mail_server.received) == 4)
+
+    peers = [mail.peer for mail in mail_server.received]
+    assert peers[0] is not None and peers[0] == peers[1] == peers[2] != peers[3]
+    assert [row.attempts for row in await mail_rows(shop)] == [1, 1, 1, 1]
+
+
 async def test_a_mail_server_outage_delays_the_mail_and_never_the_order(shop, mail_server, client, admin, customer):
     product = await make_product(client, admin, stock=5)
     mail_server.stop()

@@ -64,6 +64,10 @@ class FakeUserRepository:
     async def get(self, user_id: uuid.UUID) -> User | None:
         return self.rows.get(user_id)
 
+    async def emails_of(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+        found = (self.rows.get(user_id) for user_id in user_ids)
+        return {user.id: user.email for user in found if user is not None and user.email}
+
     async def get_for_update(self, user_id: uuid.UUID) -> User | None:
         self.locked.append(user_id)
         return self.rows.get(user_id)

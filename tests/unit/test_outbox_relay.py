@@ -35,6 +35,9 @@ class Inbox:
     async def send(self, *, to: str, subject: str, text: str, message_id: str, recipient_ref: str) -> None:
         self.sent.append((to, text))
 
+    async def close(self) -> None:
+        pass
+
 
 def relay(uow: FakeUnitOfWork, broker: Broker | None = None, inbox: Inbox | None = None) -> OutboxRelay:
     return OutboxRelay(lambda: uow, publisher=broker, mailer=inbox, poll_seconds=0.01, max_backoff_seconds=8)
