@@ -53,9 +53,9 @@ class SmtpMailer:
                 reused = self._client is not None
                 try:
                     client = await self._connected()
-                    if to.isascii():
+                    if to.isascii() and self._sender.isascii():
                         raw = _plain_message(self._sender, to, subject, text, message_id_header)
-                        await client.sendmail(self._sender, [to], raw, timeout=self._timeout)
+                        await self._transact(client, to, raw)
                     else:  # an internationalised address: the full email policy, SMTPUTF8 where the server has it
                         message = _unicode_message(self._sender, to, subject, text, message_id_header)
                         await client.send_message(message, timeout=self._timeout)
@@ -67,6 +67,20 @@ class SmtpMailer:
                 except Exception as exc:
                     self._drop()
                     raise MailError(type(exc).__name__) from exc
+
+    async def _transact(self, client: aiosmtplib.SMTP, to: str, raw: bytes) -> None:
+        """MAIL, RCPT and DATA for one recipient. `sendmail()` would do the same after parsing both addresses
+        again with the stdlib's address parser, a third of its CPU; these addresses are plain `local@domain`."""
+        for command, argument, accepted in (
+            (b"MAIL", f"FROM:<{self._sender}>", (250,)),
+            (b"RCPT", f"TO:<{to}>", (250, 251)),
+        ):
+            response = await client.execute_command(command, argument.encode("ascii"), timeout=self._timeout)
+            if response.code not in accepted:
+                raise aiosmtplib.SMTPResponseException(response.code, response.message)
+        response = await client.data(raw, timeout=self._timeout)
+        if response.code != 250:
+            raise aiosmtplib.SMTPDataError(response.code, response.message)
 
     async def close(self) -> None:
         async with self._lock:
@@ -92,6 +106,8 @@ class SmtpMailer:
             local_hostname=self._local_hostname,
         )
         await client.connect()
+        if client.is_ehlo_or_helo_needed:  # connect() greets only for STARTTLS or a login
+            await client.ehlo()
         self._client = client
         return client
 

@@ -38,6 +38,7 @@ class MailServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[ReceivedMail] = []
+        self.refuse_recipients = False  # answer RCPT with 550, as for an unknown mailbox
         self._controller: Controller | None = None
 
     def start(self) -> "MailServer":
@@ -49,6 +50,14 @@ class MailServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if self.refuse_recipients:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()

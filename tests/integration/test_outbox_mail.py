@@ -86,6 +86,22 @@ async def test_a_mail_server_outage_delays_the_mail_and_never_the_order(shop, ma
     assert row.sent_at is not None and row.attempts >= 2
 
 
+async def test_a_refused_recipient_is_retried_until_the_server_takes_the_mail(
+    shop, mail_server, client, admin, customer
+):
+    product = await make_product(client, admin, stock=5)
+    mail_server.refuse_recipients = True
+    async with http_client(shop) as shop_client, relaying(shop):
+        await place_ok(shop_client, customer, (product["id"], 1))
+        await wait_until(lambda: _tried_twice(shop))
+        assert mail_server.received == []
+        mail_server.refuse_recipients = False
+        await wait_until(lambda: len(mail_server.received) == 1)
+    assert mail_server.received[0].recipients == [customer.email]
+    [row] = await mail_rows(shop)
+    assert row.sent_at is not None and row.attempts >= 2
+
+
 async def _tried_twice(app) -> bool:
     rows = await mail_rows(app)
     return bool(rows) and rows[0].attempts >= 2
