@@ -35,6 +35,7 @@ _ORDER_TABLES = (("orders", ORDER_COLUMNS), ("order_items", ITEM_COLUMNS), ("ord
 _LOADED_TABLES = (
     "users", "products", "orders", "order_items", "order_status_changes",
     "product_sales_daily", "order_stats_daily", "customer_sales_daily", "customer_returns_daily",
+    "customer_sales_monthly",
 )  # fmt: skip
 
 
@@ -96,6 +97,14 @@ SELECT day, previous_day, shard, count(*) FROM (
     FROM customer_sales_daily AS c WHERE c.user_id IN (SELECT id FROM bulk_seed_customers)
 ) AS active GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 ON CONFLICT (day, previous_day, shard) DO UPDATE SET customers = r.customers + EXCLUDED.customers
+""",
+    # Migration 0009's months, from the days just added.
+    """
+INSERT INTO customer_sales_monthly (month, user_id, revenue_orders, revenue_cents)
+SELECT CAST(date_trunc('month', CAST(c.day AS timestamp)) AS DATE), c.user_id, sum(c.revenue_orders),
+       sum(c.revenue_cents)
+FROM customer_sales_daily AS c
+WHERE c.user_id IN (SELECT id FROM bulk_seed_customers) AND c.revenue_orders <> 0 GROUP BY 1, 2
 """,
 ]
 

@@ -8,6 +8,7 @@ from app.models.analytics import (
     ROLLUP_SHARDS,
     CustomerReturnsDaily,
     CustomerSalesDaily,
+    CustomerSalesMonthly,
     OrderStatsDaily,
     ProductSalesDaily,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "Base",
     "CustomerReturnsDaily",
     "CustomerSalesDaily",
+    "CustomerSalesMonthly",
     "IdempotencyKey",
     "IdempotencyState",
     "LoginSession",

@@ -57,6 +57,20 @@ class CustomerSalesDaily(Base):
     revenue_cents: Mapped[int] = mapped_column(BigInteger)
 
 
+class CustomerSalesMonthly(Base):
+    """Per UTC calendar month (its first day) and buyer: revenue orders and revenue. The whole months of a range
+    cost one row per buyer each instead of one per buyer per day; top customers reads them and takes only the days
+    at the range's ends from `customer_sales_daily`. A row may hold zeros once its orders were cancelled. Derived
+    data, written only by the triggers of migration 0009."""
+
+    __tablename__ = "customer_sales_monthly"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    revenue_orders: Mapped[int] = mapped_column(BigInteger)
+    revenue_cents: Mapped[int] = mapped_column(BigInteger)
+
+
 class CustomerReturnsDaily(Base):
     """How many buyers ordered on `day` whose previous day with an order was `previous_day` (`NO_PREVIOUS_DAY`
     for a first order), in shards taken from the buyer's id (0 on SQLite).

@@ -32,6 +32,7 @@ from app.core.errors import DatabaseUnavailableError
 from app.db.reader import AnySelect, ReaderChoice, ReadQuery, Row
 from app.models import (
     CustomerSalesDaily,
+    CustomerSalesMonthly,
     Order,
     OrderItem,
     OrderStatsDaily,
@@ -49,7 +50,9 @@ from app.queries.analytics_parts import (
     cut,
     in_piece,
     in_pieces,
+    on_days_around_months,
     on_whole_days,
+    on_whole_months,
     period_start,
 )
 from app.schemas.analytics import (
@@ -152,8 +155,8 @@ def revenue_query(shape: Shape, unit: str) -> ReadQuery:
 
 
 @lru_cache(maxsize=1024)
-def top_customers_query(shape: Shape, limit: int) -> ReadQuery:
-    return ReadQuery(lambda _dialect: _top_customers_statement(shape, limit), plan_each_time=True)
+def top_customers_query(shape: Shape, months: bool, limit: int) -> ReadQuery:
+    return ReadQuery(lambda _dialect: _top_customers_statement(shape, months, limit), plan_each_time=True)
 
 
 @lru_cache(maxsize=1024)
@@ -197,7 +200,9 @@ def _revenue_statement(dialect: str, shape: Shape, unit: str) -> AnySelect:
     )
 
 
-def _top_customers_statement(shape: Shape, limit: int) -> AnySelect:
+def _top_customers_statement(shape: Shape, months: bool, limit: int) -> AnySelect:
+    """Revenue per buyer: whole months from customer_sales_monthly, the other whole days from
+    customer_sales_daily, partial days from the orders."""
     whole, pieces = shape
     parts: list[Select[uuid.UUID, int, int]] = [
         select(Order.user_id, func.count().label("orders"), bigint(func.sum(Order.total_cents)).label("cents"))
@@ -205,12 +210,21 @@ def _top_customers_statement(shape: Shape, limit: int) -> AnySelect:
         .group_by(Order.user_id)
     ] if pieces else []  # fmt: skip
     if whole:
+        days = on_days_around_months(CustomerSalesDaily.day) if months else on_whole_days(CustomerSalesDaily.day)
         parts.append(
             select(
                 CustomerSalesDaily.user_id,
                 CustomerSalesDaily.revenue_orders.label("orders"),
                 CustomerSalesDaily.revenue_cents.label("cents"),
-            ).where(on_whole_days(CustomerSalesDaily.day), CustomerSalesDaily.revenue_orders > 0)
+            ).where(days, CustomerSalesDaily.revenue_orders > 0)
+        )
+    if whole and months:
+        parts.append(
+            select(
+                CustomerSalesMonthly.user_id,
+                CustomerSalesMonthly.revenue_orders.label("orders"),
+                CustomerSalesMonthly.revenue_cents.label("cents"),
+            ).where(on_whole_months(CustomerSalesMonthly.month), CustomerSalesMonthly.revenue_orders > 0)
         )
     sales = union_all(*parts).subquery()
     revenue = bigint(func.sum(sales.c.cents)).label("revenue_cents")
@@ -323,7 +337,8 @@ class AnalyticsQueries:
     async def top_customers(self, *, start: datetime, end: datetime, limit: int) -> TopCustomersRead:
         """Buyers by revenue over their revenue orders in range, then by id."""
         range_cut = cut(start, end)
-        as_of, rows = await self._rows(top_customers_query(range_cut.shape, limit), range_cut.params)
+        query = top_customers_query(range_cut.shape, range_cut.months, limit)
+        as_of, rows = await self._rows(query, range_cut.params)
         items = [
             TopCustomerRead(
                 user_id=row.user_id, email=row.email, order_count=row.order_count, revenue_cents=row.revenue_cents

@@ -70,12 +70,15 @@ class Cut:
     pieces at either end (`low_<n>`, `high_<n>`) read from the orders.
 
     Statements name these bounds as bind parameters, so one compiled statement serves every range of the same
-    `shape` (whole days or not, zero to two pieces); `params` holds this range's values.
+    `shape` (whole days or not, zero to two pieces); `params` holds this range's values. With `months`, the whole
+    days hold whole calendar months [month_first, month_stop), which a statement may read from a monthly rollup
+    and take only the days outside them from a daily one.
     """
 
     whole: bool
     pieces: int
     params: dict[str, Any]
+    months: bool = False
 
     @property
     def shape(self) -> Shape:
@@ -87,9 +90,25 @@ def cut(start: datetime, end: datetime) -> Cut:
     params: dict[str, Any] = {}
     for number, (low, high) in enumerate(pieces):
         params[f"low_{number}"], params[f"high_{number}"] = low, high
+    months = None
     if whole_days is not None:
         params["first_day"], params["stop_day"] = whole_days
-    return Cut(whole_days is not None, len(pieces), params)
+        months = whole_months(*whole_days)
+        if months is not None:
+            params["month_first"], params["month_stop"] = months
+    return Cut(whole_days is not None, len(pieces), params, months is not None)
+
+
+def whole_months(first: date, stop: date) -> tuple[date, date] | None:
+    """The calendar months wholly inside the days [first, stop), as [the first's first day, the day after the
+    last), or None if there is none."""
+    month_first = first if first.day == 1 else _next_month(first)
+    month_stop = stop.replace(day=1)
+    return (month_first, month_stop) if month_first < month_stop else None
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def in_piece(number: int) -> ColumnElement[bool]:
@@ -107,6 +126,18 @@ def in_pieces(pieces: int) -> ColumnElement[bool]:
 
 def on_whole_days(day: SQLColumnExpression[date]) -> ColumnElement[bool]:
     return and_(day >= bindparam("first_day", required=False), day < bindparam("stop_day", required=False))
+
+
+def on_whole_months(month: SQLColumnExpression[date]) -> ColumnElement[bool]:
+    return and_(month >= bindparam("month_first", required=False), month < bindparam("month_stop", required=False))
+
+
+def on_days_around_months(day: SQLColumnExpression[date]) -> ColumnElement[bool]:
+    """The whole days before the first whole month and after the last."""
+    return or_(
+        and_(day >= bindparam("first_day", required=False), day < bindparam("month_first", required=False)),
+        and_(day >= bindparam("month_stop", required=False), day < bindparam("stop_day", required=False)),
+    )
 
 
 def split_on_days(start: datetime, end: datetime) -> tuple[tuple[date, date] | None, list[tuple[datetime, datetime]]]:

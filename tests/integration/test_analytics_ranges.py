@@ -48,3 +48,24 @@ async def test_random_ranges_match_the_orders(client, admin, data):
         assert customers["items"] == data.top_customers(start, end, 3), context
         products_body = await report(client, admin, "/analytics/top-products", start, end, limit=2)
         assert products_body["items"] == data.top_products(start, end, 2), context
+
+
+async def test_ranges_over_whole_months_match_the_orders(client, admin, data):
+    """Ranges holding whole calendar months: top customers reads those months from the monthly rollup and only
+    the days around them from the daily one, and still equals the orders."""
+    rng = random.Random(20261202)
+    origin = utc(2026, 1, 20)
+    buyers = [await data.customer() for _ in range(4)]
+    product = await data.product(price_cents=1250)
+    for _ in range(50):
+        moment = origin + timedelta(minutes=rng.randrange(100 * 24 * 60))
+        await data.order(rng.choice(buyers), moment, (product, rng.randrange(1, 4)), status=rng.choice(STATUSES))
+    ranges = [
+        (utc(2026, 2, 1), utc(2026, 4, 1)),  # whole months only
+        (utc(2026, 1, 25, 13), utc(2026, 4, 10, 7)),  # days and partial days around two whole months
+        (utc(2026, 1, 31), utc(2026, 3, 2)),  # February and a day either side
+        (utc(2026, 2, 2), utc(2026, 3, 30)),  # no whole month: days only
+    ]
+    for start, end in ranges:
+        customers = await report(client, admin, "/analytics/top-customers", start, end, limit=4)
+        assert customers["items"] == data.top_customers(start, end, 4), f"[{iso(start)}, {iso(end)})"

@@ -1,5 +1,5 @@
 """The rollups stay equal to the figures computed from orders and their lines, whatever changes them:
-product_sales_daily, order_stats_daily, customer_sales_daily and customer_returns_daily.
+product_sales_daily, order_stats_daily, customer_sales_daily, customer_sales_monthly and customer_returns_daily.
 
 Also: the indexes migration 0003 creates are the ones the models declare, the INCLUDE columns too (which
 `alembic check` does not compare).
@@ -19,6 +19,7 @@ from app.models import (
     NO_PREVIOUS_DAY,
     CustomerReturnsDaily,
     CustomerSalesDaily,
+    CustomerSalesMonthly,
     Order,
     OrderItem,
     OrderStatsDaily,
@@ -53,9 +54,11 @@ Figures = dict[str, dict[tuple[object, ...], tuple[int, ...]]]
 
 
 def expected_orders(data: AnalyticsData) -> Figures:
-    """Per (day, status), per (day, buyer), and per (day, buyer's previous day with an order), from the orders."""
+    """Per (day, status), per (day, buyer), per (month, buyer), and per (day, buyer's previous day with an order),
+    from the orders."""
     stats: dict[tuple[object, ...], list[int]] = defaultdict(lambda: [0, 0])
     customers: dict[tuple[object, ...], list[int]] = defaultdict(lambda: [0, 0, 0])
+    months: dict[tuple[object, ...], list[int]] = defaultdict(lambda: [0, 0])
     for order in data.orders.values():
         day = order.created_at.date()
         stats[(day, order.status)][0] += 1
@@ -64,6 +67,9 @@ def expected_orders(data: AnalyticsData) -> Figures:
         customers[(day, order.user_id)][0] += 1
         customers[(day, order.user_id)][1] += int(revenue)
         customers[(day, order.user_id)][2] += order.total_cents if revenue else 0
+        if revenue:
+            months[(day.replace(day=1), order.user_id)][0] += 1
+            months[(day.replace(day=1), order.user_id)][1] += order.total_cents
     days_by_buyer: dict[uuid.UUID, list[object]] = defaultdict(list)
     for day, user_id in sorted(customers, key=lambda key: (str(key[1]), key[0])):
         days_by_buyer[user_id].append(day)
@@ -74,12 +80,13 @@ def expected_orders(data: AnalyticsData) -> Figures:
     return {
         "stats": {key: tuple(value) for key, value in stats.items()},
         "customers": {key: tuple(value) for key, value in customers.items()},
+        "months": {key: tuple(value) for key, value in months.items()},
         "returns": {key: tuple(value) for key, value in returns.items()},
     }
 
 
 async def order_rollups(app) -> Figures:
-    """The three order rollups as stored, shards summed, rows that add up to nothing left out."""
+    """The four order rollups as stored, shards summed, rows that add up to nothing left out."""
     stats: dict[tuple[object, ...], list[int]] = defaultdict(lambda: [0, 0])
     returns: dict[tuple[object, ...], list[int]] = defaultdict(lambda: [0])
     async with app.state.container.session_factory() as session:
@@ -90,11 +97,17 @@ async def order_rollups(app) -> Figures:
             (row.day, row.user_id): (row.orders, row.revenue_orders, row.revenue_cents)
             for row in (await session.execute(select(CustomerSalesDaily))).scalars()
         }
+        months = {
+            (row.month, row.user_id): (row.revenue_orders, row.revenue_cents)
+            for row in (await session.execute(select(CustomerSalesMonthly))).scalars()
+            if row.revenue_orders or row.revenue_cents
+        }
         for row in (await session.execute(select(CustomerReturnsDaily))).scalars():
             returns[(row.day, row.previous_day)][0] += row.customers
     return {
         "stats": {key: tuple(value) for key, value in stats.items() if any(value)},
         "customers": customers,
+        "months": months,
         "returns": {key: tuple(value) for key, value in returns.items() if any(value)},
     }
 
@@ -126,7 +139,8 @@ async def test_random_changes_keep_the_rollup_exact(app, data):
     products = [await data.product(price_cents=rng.randrange(100, 5000)) for _ in range(4)]
     for _ in range(25):
         lines = [(pid, rng.randrange(1, 4)) for pid in rng.sample(products, rng.randrange(1, 4))]
-        moment = utc(2026, 5, 1) + timedelta(minutes=rng.randrange(5 * 24 * 60))
+        # Five days across a month's end: the monthly rollup sees orders move between months too.
+        moment = utc(2026, 4, 28) + timedelta(minutes=rng.randrange(5 * 24 * 60))
         await data.order(rng.choice(buyers), moment, *lines, status=rng.choice(STATUSES))
     assert await rollup(app) == expected(data)
     assert await order_rollups(app) == expected_orders(data)
@@ -217,7 +231,7 @@ async def test_emptying_the_orders_empties_the_rollup(app, data, database):
         await connection.execute(text(emptying))
 
     assert await rollup(app) == {}
-    assert await order_rollups(app) == {"stats": {}, "customers": {}, "returns": {}}
+    assert await order_rollups(app) == {"stats": {}, "customers": {}, "months": {}, "returns": {}}
 
 
 async def test_migration_creates_the_covering_index_the_model_declares(app, database):
