@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import OutboxKind, OutboxMessage
@@ -45,6 +45,7 @@ class NewMessage:
 @dataclass(frozen=True, slots=True)
 class ClaimedMessage:
     position: int
+    kind: OutboxKind
     id: uuid.UUID
     type: str
     subject: uuid.UUID
@@ -55,6 +56,7 @@ class ClaimedMessage:
 
 class _Candidate(NamedTuple):
     position: int
+    kind: str
     id: uuid.UUID
     type: str
     subject: uuid.UUID
@@ -79,8 +81,10 @@ class OutboxRepository:
         if rows:
             await self._session.execute(insert(OutboxMessage), rows)
 
-    async def claim(self, *, kind: OutboxKind, now: datetime, lease: timedelta, limit: int) -> list[ClaimedMessage]:
-        """Lease up to `limit` due messages of `kind`, oldest first, to this caller until `now + lease`.
+    async def claim(
+        self, *, kinds: Sequence[OutboxKind], now: datetime, lease: timedelta, limit: int
+    ) -> list[ClaimedMessage]:
+        """Lease up to `limit` due messages of these `kinds`, oldest first, to this caller until `now + lease`.
 
         Concurrent relays take different rows: PostgreSQL skips the rows another one is claiming (SKIP LOCKED),
         SQLite has one writer at a time. An event is taken only when every pending event of its subject before it
@@ -89,16 +93,18 @@ class OutboxRepository:
         columns = _Candidate._fields
         due = (
             select(*(getattr(OutboxMessage, name) for name in columns))
-            .where(OutboxMessage.kind == kind.value, OutboxMessage.sent_at.is_(None))
+            .where(OutboxMessage.kind.in_([kind.value for kind in kinds]), OutboxMessage.sent_at.is_(None))
             .where(OutboxMessage.next_attempt_at <= now)
             .order_by(OutboxMessage.position)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         candidates = [_Candidate(*row) for row in (await self._session.execute(due)).all()]
+        events = [row for row in candidates if row.kind == OutboxKind.EVENT.value]
         # A subject's first event (sequence 1: an order placed, a user registered) has nothing to wait for.
-        if kind is OutboxKind.EVENT and any(row.sequence != 1 for row in candidates):
-            candidates = await self._in_order(candidates)
+        if any(row.sequence != 1 for row in events):
+            kept = {row.position for row in await self._in_order(events)}
+            candidates = [row for row in candidates if row.kind != OutboxKind.EVENT.value or row.position in kept]
         if not candidates:
             return []
         positions = [row.position for row in candidates]
@@ -111,6 +117,7 @@ class OutboxRepository:
         return [
             ClaimedMessage(
                 position=row.position,
+                kind=OutboxKind(row.kind),
                 id=row.id,
                 type=row.type,
                 subject=row.subject,
@@ -136,13 +143,12 @@ class OutboxRepository:
         blocked_from.update({subject: position for subject, position in earlier.all()})
         return [row for row in candidates if row.position < blocked_from[row.subject]]
 
-    async def mark_sent(self, positions: Sequence[int], *, now: datetime, scrub: bool = False) -> None:
-        """Sent; with `scrub` the payload goes too (a mail's body and link are needed no longer)."""
+    async def mark_sent(self, positions: Sequence[int], *, now: datetime) -> None:
+        """Sent; a mail's payload goes too (its body and link are needed no longer)."""
         if not positions:
             return
-        values: dict[str, Any] = {"sent_at": now}
-        if scrub:
-            values["payload"] = SCRUBBED
+        scrubbed = case((OutboxMessage.kind == OutboxKind.MAIL.value, SCRUBBED), else_=OutboxMessage.payload)
+        values: dict[str, Any] = {"sent_at": now, "payload": scrubbed}
         await self._session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.position.in_(positions))

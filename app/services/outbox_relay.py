@@ -1,12 +1,15 @@
 """The relay: sends what the outbox holds, after the commit that wrote it, until the broker or mail server took it.
 
-Each channel (events to the broker, mails to the mail server) runs its own loop, so an outage of one never holds
-the other. A pass claims a batch in one short transaction (a lease: other relays, in this process or another,
-skip those rows until it runs out), sends it with no transaction open, and records the outcome in a second short
-one. A message that fails is due again after a backoff that doubles up to `max_backoff`; the messages behind it
-in the batch are released untried, so a subject's events keep their order. A relay killed between sending and
-recording leaves its rows leased: they go out again when the lease ends (at least once; consumers deduplicate
-by `id`).
+One loop serves both channels (events to the broker, mails to the mail server). A pass claims a batch of both in
+one short transaction (a lease: other relays, in this process or another, skip those rows until it runs out),
+sends each channel's share in order, the two channels side by side, with no transaction open, and records the
+outcome in a second short one: two transactions per pass whatever the channels, since each pass costs the
+worker more CPU than sending a message does. A message that fails is due again after a backoff that doubles up
+to `max_backoff`; the messages of its channel behind it in the batch are released untried, so a subject's events
+keep their order, and that channel sits out the passes until its own backoff ends, so an outage of one channel
+never stops the other (a broker that hangs rather than refuses holds a pass for its timeout, about 5 s, at most
+once per backoff). A relay killed between sending and recording leaves its rows leased: they go out again when
+the lease ends (at least once; consumers deduplicate by `id`).
 """
 
 import asyncio
@@ -15,8 +18,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from app.models import OutboxKind
@@ -30,8 +33,15 @@ FIRST_BACKOFF_SECONDS = 0.5
 @dataclass(frozen=True, slots=True)
 class Pass:
     sent: int = 0
-    failed: bool = False
+    failed: frozenset[OutboxKind] = frozenset()  # the channels whose send failed in this pass
     full: bool = False  # the batch was as large as allowed: more may be waiting
+
+
+@dataclass(slots=True)
+class _Outcome:
+    sent: list[ClaimedMessage] = field(default_factory=list)
+    failed: ClaimedMessage | None = None
+    untried: list[ClaimedMessage] = field(default_factory=list)
 
 
 class OutboxRelay:
@@ -64,9 +74,31 @@ class OutboxRelay:
         ]
 
     async def run(self) -> None:
-        """Relay until `stop()` (each loop ends after its pass in progress; a relay stopped before it ran does
-        not start) or cancelled: one loop per channel."""
-        await asyncio.gather(*(self._loop(kind) for kind in self.channels))
+        """Relay until `stop()` (the loop ends after its pass in progress; a relay stopped before it ran does
+        not start) or cancelled."""
+        pause = 0.0
+        channel_pause = dict.fromkeys(self.channels, 0.0)
+        resume_at = dict.fromkeys(self.channels, 0.0)
+        while not self._stopping.is_set():
+            due = [kind for kind in self.channels if time.monotonic() >= resume_at[kind]]
+            try:
+                outcome = await self.relay_once(due) if due else Pass()
+            except Exception:  # the database is down, say: try again later, never give up
+                logger.warning("outbox relay pass failed", exc_info=True)
+                pause = min(max(pause * 2, self._poll), self._max_backoff)
+                await self._pause(pause)
+                continue
+            for kind in due:
+                if kind in outcome.failed:
+                    channel_pause[kind] = min(max(channel_pause[kind] * 2, self._poll), self._max_backoff)
+                    resume_at[kind] = time.monotonic() + channel_pause[kind]
+                else:
+                    channel_pause[kind] = 0.0
+            if outcome.full:
+                pause = 0.0
+                continue
+            pause = self._poll
+            await self._pause(pause)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -80,57 +112,52 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
-    async def _loop(self, kind: OutboxKind) -> None:
-        pause = 0.0
-        while not self._stopping.is_set():
-            try:
-                outcome = await self.relay_once(kind)
-            except Exception:  # the database is down, say: try again later, never give up
-                logger.warning("outbox relay pass failed", extra={"channel": kind.value}, exc_info=True)
-                outcome = Pass(failed=True)
-            if outcome.failed:
-                pause = min(max(pause * 2, self._poll), self._max_backoff)
-            elif outcome.full:
-                pause = 0.0
-                continue
-            else:
-                pause = self._poll
-            await self._pause(pause)
-
-    async def relay_once(self, kind: OutboxKind) -> Pass:
-        """One pass over one channel: claim a batch, send it in order, record what went."""
+    async def relay_once(self, kinds: Sequence[OutboxKind] | None = None) -> Pass:
+        """One pass over these channels (all by default): claim a batch, send it in order, record what went."""
+        kinds = [kind for kind in (self.channels if kinds is None else kinds) if kind in self.channels]
+        if not kinds:
+            return Pass()
         now = datetime.now(UTC)
         async with self._uow() as uow:
-            claimed = await uow.outbox.claim(kind=kind, now=now, lease=self._lease, limit=self._batch)
-            addresses = await uow.users.emails_of(m.subject for m in claimed) if kind is OutboxKind.MAIL else {}
+            claimed = await uow.outbox.claim(kinds=kinds, now=now, lease=self._lease, limit=self._batch)
+            mail_to = {m.subject for m in claimed if m.kind is OutboxKind.MAIL}
+            addresses = await uow.users.emails_of(mail_to) if mail_to else {}
             await uow.commit()
         if not claimed:
             return Pass()
-        if kind is OutboxKind.MAIL and self._mailer is not None:
-            sent, failed, untried = await self._send_all(claimed, _mail_sender(self._mailer, addresses))
-        elif kind is OutboxKind.EVENT and self._publisher is not None:
-            sent, failed, untried = await self._send_all(claimed, _event_sender(self._publisher))
-        else:
-            sent, failed, untried = [], None, claimed
+        events = [m for m in claimed if m.kind is OutboxKind.EVENT]
+        mails = [m for m in claimed if m.kind is OutboxKind.MAIL]
+        sends: list[Awaitable[_Outcome]] = []
+        if events and self._publisher is not None:
+            sends.append(self._send_all(events, _event_sender(self._publisher)))
+        if mails and self._mailer is not None:
+            sends.append(self._send_all(mails, _mail_sender(self._mailer, addresses)))
+        outcomes = await asyncio.gather(*sends)
+        failed = [outcome.failed for outcome in outcomes if outcome.failed is not None]
         now = datetime.now(UTC)
         async with self._uow() as uow:
-            await uow.outbox.mark_sent([m.position for m in sent], now=now, scrub=kind is OutboxKind.MAIL)
-            if failed is not None:
-                when = now + timedelta(seconds=self._backoff(failed.attempts))
-                await uow.outbox.retry_at([failed.position], when=when)
-            await uow.outbox.release([m.position for m in untried], now=now)
+            await uow.outbox.mark_sent([m.position for outcome in outcomes for m in outcome.sent], now=now)
+            for message in failed:
+                when = now + timedelta(seconds=self._backoff(message.attempts))
+                await uow.outbox.retry_at([message.position], when=when)
+            await uow.outbox.release([m.position for outcome in outcomes for m in outcome.untried], now=now)
             await uow.commit()
-        return Pass(sent=len(sent), failed=failed is not None, full=len(claimed) == self._batch)
+        return Pass(
+            sent=sum(len(outcome.sent) for outcome in outcomes),
+            failed=frozenset(message.kind for message in failed),
+            full=len(claimed) == self._batch,
+        )
 
     async def _send_all(
         self, batch: list[ClaimedMessage], send: Callable[[ClaimedMessage], Awaitable[None]]
-    ) -> tuple[list[ClaimedMessage], ClaimedMessage | None, list[ClaimedMessage]]:
-        """Send in order until one fails or half the lease is spent; returns (sent, failed, untried)."""
+    ) -> _Outcome:
+        """Send in order until one fails or half the lease is spent."""
         deadline = time.monotonic() + self._lease.total_seconds() / 2
-        sent: list[ClaimedMessage] = []
+        outcome = _Outcome()
         for index, message in enumerate(batch):
             if time.monotonic() > deadline:
-                return sent, None, batch[index:]
+                outcome.untried = batch[index:]
+                return outcome
             try:
                 await send(message)
             except Exception as exc:  # noqa: BLE001 - the channel's failure is recorded, and retried
@@ -138,9 +165,10 @@ class OutboxRelay:
                     "outbox message not sent; will retry",
                     extra={"message_type": message.type, "attempts": message.attempts, "error": str(exc)},
                 )
-                return sent, message, batch[index + 1 :]
-            sent.append(message)
-        return sent, None, []
+                outcome.failed, outcome.untried = message, batch[index + 1 :]
+                return outcome
+            outcome.sent.append(message)
+        return outcome
 
     def _backoff(self, attempts: int) -> float:
         return float(min(FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), self._max_backoff))
@@ -151,11 +179,12 @@ class OutboxRelay:
     async def drain(self, *, timeout_seconds: float = 30.0) -> None:
         """Relay until nothing is due (tests, the standalone command's `--once`)."""
         deadline = time.monotonic() + timeout_seconds
-        for kind in self.channels:
-            while time.monotonic() < deadline:
-                outcome = await self.relay_once(kind)
-                if outcome.failed or not outcome.full:
-                    break
+        kinds = self.channels
+        while kinds and time.monotonic() < deadline:
+            outcome = await self.relay_once(kinds)
+            if not outcome.full:
+                break
+            kinds = [kind for kind in kinds if kind not in outcome.failed]
 
 
 def _event_sender(publisher: EventPublisher) -> Callable[[ClaimedMessage], Awaitable[None]]:

@@ -277,11 +277,14 @@ class FakeOutboxRepository:
     def messages(self, kind: OutboxKind | None = None) -> list[NewMessage]:
         return [row.message for row in self.rows if kind is None or row.message.kind is kind]
 
-    async def claim(self, *, kind: OutboxKind, now: datetime, lease: timedelta, limit: int) -> list[ClaimedMessage]:
+    async def claim(
+        self, *, kinds: Sequence[OutboxKind], now: datetime, lease: timedelta, limit: int
+    ) -> list[ClaimedMessage]:
         claimed: list[ClaimedMessage] = []
         blocked: set[uuid.UUID] = set()
         for row in self.rows:
-            if row.sent_at is not None or row.message.kind is not kind or len(claimed) == limit:
+            kind = row.message.kind
+            if row.sent_at is not None or kind not in kinds or len(claimed) == limit:
                 continue
             due = row.next_attempt_at is None or row.next_attempt_at <= now
             if not due or (kind is OutboxKind.EVENT and row.message.subject in blocked):
@@ -293,6 +296,7 @@ class FakeOutboxRepository:
             claimed.append(
                 ClaimedMessage(
                     row.position,
+                    kind,
                     message.id,
                     message.type,
                     message.subject,
@@ -306,10 +310,10 @@ class FakeOutboxRepository:
     def _rows(self, positions: Sequence[int]) -> list[FakeOutboxRow]:
         return [row for row in self.rows if row.position in positions]
 
-    async def mark_sent(self, positions: Sequence[int], *, now: datetime, scrub: bool = False) -> None:
+    async def mark_sent(self, positions: Sequence[int], *, now: datetime) -> None:
         for row in self._rows(positions):
             row.sent_at = now
-            row.payload = SCRUBBED if scrub else row.payload
+            row.payload = SCRUBBED if row.message.kind is OutboxKind.MAIL else row.payload
 
     async def retry_at(self, positions: Sequence[int], *, when: datetime) -> None:
         for row in self._rows(positions):
