@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     email_from: str = "shop@localhost"
     # The relay: how often an idle relay looks for new rows, the longest wait between two attempts at a message,
     # and how long sent rows are kept before the maintenance command deletes them.
-    outbox_poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=10)
     outbox_max_backoff_seconds: float = Field(default=30.0, ge=1, le=3600)
     outbox_retention_days: int = Field(default=7, ge=1)
     # How long a claimed row stays with the relay that claimed it; a relay that died gives its rows up after it.
