@@ -126,7 +126,7 @@ def _plain_message(sender: str, to: str, subject: str, text: str, message_id: st
     Anything else is built with the stdlib's compat32 MIME classes: UTF-8 in base64, an RFC 2047 subject. A line
     break in the subject becomes a space: a subject is one header line."""
     date = formatdate(usegmt=True)
-    subject = " ".join(subject.splitlines())
+    subject = _one_line(subject)
     if _is_plain(text, subject):
         headers = (
             f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\nMessage-ID: {message_id}\r\n"
@@ -140,6 +140,10 @@ def _plain_message(sender: str, to: str, subject: str, text: str, message_id: st
     return message.as_bytes()
 
 
+def _one_line(subject: str) -> str:
+    return " ".join(subject.splitlines())
+
+
 def _is_plain(text: str, subject: str) -> bool:
     return (
         text.isascii()
@@ -151,7 +155,7 @@ def _is_plain(text: str, subject: str) -> bool:
 
 def _unicode_message(sender: str, to: str, subject: str, text: str, message_id: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = sender, to, " ".join(subject.splitlines())
+    message["From"], message["To"], message["Subject"] = sender, to, _one_line(subject)
     message["Message-ID"], message["Date"] = message_id, formatdate(usegmt=True)
     message.set_content(text)
     return message

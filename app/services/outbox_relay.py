@@ -120,8 +120,7 @@ class OutboxRelay:
         now = datetime.now(UTC)
         async with self._uow() as uow:
             claimed = await uow.outbox.claim(kinds=kinds, now=now, lease=self._lease, limit=self._batch)
-            mail_to = {m.subject for m in claimed if m.kind is OutboxKind.MAIL}
-            addresses = await uow.users.emails_of(mail_to) if mail_to else {}
+            addresses = await uow.users.emails_of(m.subject for m in claimed if m.kind is OutboxKind.MAIL)
             await uow.commit()
         if not claimed:
             return Pass()
