@@ -4,9 +4,12 @@ One loop serves both channels (events to the broker, mails to the mail server). 
 one short transaction (a lease: other relays, in this process or another, skip those rows until it runs out),
 sends each channel's share in order, the two channels side by side, with no transaction open, and records the
 outcome in a second short one: two transactions per pass whatever the channels, since each pass costs the
-worker more CPU than sending a message does. A message that fails is due again after a backoff that doubles up
-to `max_backoff`; the messages of its channel behind it in the batch are released untried, so a subject's events
-keep their order, and that channel sits out the passes until its own backoff ends, so an outage of one channel
+worker more CPU than sending a message does. Events go out in waves: a wave holds at most one event per
+subject, is published at once and its confirms are awaited together (one round trip per wave, not per event);
+a subject's next event is in a later wave. Mails go one after another on the mail server's connection. A
+message that fails is due again after a backoff that doubles up to `max_backoff`; the messages of its channel
+behind it in the batch are released untried, so a subject's events keep their order, and that channel sits
+out the passes until its own backoff ends, so an outage of one channel
 never stops the other (a broker that hangs rather than refuses holds a pass for its timeout, about 5 s, at most
 once per backoff). A relay killed between sending and recording leaves its rows leased: they go out again when
 the lease ends (at least once; consumers deduplicate by `id`).
@@ -40,7 +43,7 @@ class Pass:
 @dataclass(slots=True)
 class _Outcome:
     sent: list[ClaimedMessage] = field(default_factory=list)
-    failed: ClaimedMessage | None = None
+    failed: list[ClaimedMessage] = field(default_factory=list)
     untried: list[ClaimedMessage] = field(default_factory=list)
 
 
@@ -54,7 +57,7 @@ class OutboxRelay:
         poll_seconds: float,
         max_backoff_seconds: float,
         lease: timedelta = timedelta(seconds=30),
-        batch_size: int = 100,
+        batch_size: int = 500,
     ) -> None:
         self._uow = uow
         self._publisher = publisher
@@ -128,11 +131,11 @@ class OutboxRelay:
         mails = [m for m in claimed if m.kind is OutboxKind.MAIL]
         sends: list[Awaitable[_Outcome]] = []
         if events and self._publisher is not None:
-            sends.append(self._send_all(events, _event_sender(self._publisher)))
+            sends.append(self._send_all(_waves(events), _event_sender(self._publisher)))
         if mails and self._mailer is not None:
-            sends.append(self._send_all(mails, _mail_sender(self._mailer, addresses)))
+            sends.append(self._send_all([[mail] for mail in mails], _mail_sender(self._mailer, addresses)))
         outcomes = await asyncio.gather(*sends)
-        failed = [outcome.failed for outcome in outcomes if outcome.failed is not None]
+        failed = [message for outcome in outcomes for message in outcome.failed]
         now = datetime.now(UTC)
         async with self._uow() as uow:
             await uow.outbox.mark_sent([m.position for outcome in outcomes for m in outcome.sent], now=now)
@@ -148,25 +151,29 @@ class OutboxRelay:
         )
 
     async def _send_all(
-        self, batch: list[ClaimedMessage], send: Callable[[ClaimedMessage], Awaitable[None]]
+        self, waves: list[list[ClaimedMessage]], send: Callable[[ClaimedMessage], Awaitable[None]]
     ) -> _Outcome:
-        """Send in order until one fails or half the lease is spent."""
+        """Send wave after wave (a wave's messages at once) until one fails or half the lease is spent; the
+        waves after a failure are left untried."""
         deadline = time.monotonic() + self._lease.total_seconds() / 2
         outcome = _Outcome()
-        for index, message in enumerate(batch):
-            if time.monotonic() > deadline:
-                outcome.untried = batch[index:]
+        for index, wave in enumerate(waves):
+            if time.monotonic() > deadline or outcome.failed:
+                outcome.untried = [message for rest in waves[index:] for message in rest]
                 return outcome
-            try:
-                await send(message)
-            except Exception as exc:  # noqa: BLE001 - the channel's failure is recorded, and retried
+            if len(wave) == 1:  # a task per message would cost more than sending it
+                results: list[Exception | None] = [await _attempt(send, wave[0])]
+            else:
+                results = await asyncio.gather(*(_attempt(send, message) for message in wave))
+            for message, error in zip(wave, results, strict=True):
+                if error is None:
+                    outcome.sent.append(message)
+                    continue
                 logger.warning(
                     "outbox message not sent; will retry",
-                    extra={"message_type": message.type, "attempts": message.attempts, "error": str(exc)},
+                    extra={"message_type": message.type, "attempts": message.attempts, "error": str(error)},
                 )
-                outcome.failed, outcome.untried = message, batch[index + 1 :]
-                return outcome
-            outcome.sent.append(message)
+                outcome.failed.append(message)
         return outcome
 
     def _backoff(self, attempts: int) -> float:
@@ -184,6 +191,28 @@ class OutboxRelay:
             if not outcome.full:
                 break
             kinds = [kind for kind in kinds if kind not in outcome.failed]
+
+
+async def _attempt(send: Callable[[ClaimedMessage], Awaitable[None]], message: ClaimedMessage) -> Exception | None:
+    """Send one message; the channel's failure is returned, to be recorded and retried."""
+    try:
+        await send(message)
+    except Exception as exc:  # noqa: BLE001 - recorded by the caller, and retried
+        return exc
+    return None
+
+
+def _waves(events: list[ClaimedMessage]) -> list[list[ClaimedMessage]]:
+    """The events in order, cut into waves that hold at most one event per subject."""
+    waves: list[list[ClaimedMessage]] = []
+    subjects: set[uuid.UUID] = set()
+    for event in events:
+        if not waves or event.subject in subjects:
+            waves.append([])
+            subjects = set()
+        waves[-1].append(event)
+        subjects.add(event.subject)
+    return waves
 
 
 def _event_sender(publisher: EventPublisher) -> Callable[[ClaimedMessage], Awaitable[None]]:

@@ -5,6 +5,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from app.models import OutboxKind
 from app.repositories.outbox_repo import SCRUBBED
 from app.services.maintenance_service import MaintenanceService, expiring
 from app.services.outbox import Mail, Outbox
@@ -84,6 +85,54 @@ async def test_a_failure_is_retried_after_a_backoff_and_nothing_behind_it_is_los
     failed.next_attempt_at = datetime.now(UTC)
     assert (await relayer.relay_once()).sent == 2
     assert len(broker.published) == 2
+
+
+class SlowBroker(Broker):
+    """Takes a moment to confirm, and counts how many publishes wait for their confirm at once."""
+
+    def __init__(self, refuse: uuid.UUID | None = None) -> None:
+        super().__init__()
+        self.refuse = refuse
+        self.in_flight = self.most_in_flight = 0
+
+    async def publish(self, *, message_id: str, routing_key: str, body: bytes, time: datetime) -> None:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.01)
+            if json.loads(body)["subject"] == str(self.refuse):
+                raise ConnectionError("not confirmed")
+            await super().publish(message_id=message_id, routing_key=routing_key, body=body, time=time)
+        finally:
+            self.in_flight -= 1
+
+
+async def test_events_of_different_subjects_are_published_together_and_a_subjects_next_one_after(uow):
+    a, b, c = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await write(uow, erased_event(a), erased_event(b), erased_event(a), erased_event(c))
+    broker = SlowBroker()
+
+    outcome = await relay(uow, broker).relay_once()
+
+    assert outcome.sent == 4
+    assert broker.most_in_flight == 2  # waves [a, b] and [a, c]: a's second event waits for its first
+    subjects = [subject for subject, _ in broker.published]
+    assert subjects[:2] in ([str(a), str(b)], [str(b), str(a)]) and sorted(subjects[2:]) == sorted([str(a), str(c)])
+
+
+async def test_a_failed_event_holds_back_the_waves_behind_it(uow):
+    a, b = uuid.uuid4(), uuid.uuid4()
+    await write(uow, erased_event(a), erased_event(b), erased_event(a), erased_event(b))
+    broker = SlowBroker(refuse=b)
+
+    outcome = await relay(uow, broker).relay_once()
+
+    assert (outcome.sent, outcome.failed) == (1, frozenset({OutboxKind.EVENT}))
+    assert broker.published == [(str(a), "shop.user.erased")]
+    a1, b1, a2, b2 = uow.outbox.rows
+    assert a1.sent_at is not None
+    assert b1.sent_at is None and b1.attempts == 1 and b1.next_attempt_at > datetime.now(UTC)  # retried later
+    assert (a2.attempts, b2.attempts) == (0, 0) and a2.sent_at is None and b2.sent_at is None  # released untried
 
 
 async def test_mails_go_to_the_current_address_and_lose_their_body(uow):
