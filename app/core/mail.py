@@ -1,14 +1,18 @@
-"""Outgoing mail: to an SMTP server (aiosmtplib), or to the log in development when there is none."""
+"""Outgoing mail: to an SMTP server (aiosmtplib opens the session), or to the log in development without one."""
 
 import asyncio
 import logging
 import socket
+from email import policy
 from email.header import Header
 from email.message import EmailMessage
 from email.mime.text import MIMEText
 from email.utils import formatdate
+from typing import cast
 
 import aiosmtplib
+
+from app.core.smtp_session import SmtpDisconnected, SmtpSession
 
 logger = logging.getLogger("app.mail")
 
@@ -18,11 +22,13 @@ class MailError(Exception):
 
 
 class SmtpMailer:
-    """One SMTP connection, opened on first use, kept for the mails after it and opened again after a failure.
+    """One SMTP session, opened on first use, kept for the mails after it and opened again after a failure.
 
-    A connection per mail would cost a TCP handshake, EHLO, STARTTLS and login each time; the relay sends its
-    mails one after another, so one connection serves them all. A kept connection the server has closed in the
-    meantime (idle timeout) is noticed on the next mail, which is then tried once more on a new connection.
+    A session per mail would cost a TCP handshake, EHLO, STARTTLS and login each time; the relay sends its
+    mails one after another, so one session serves them all. aiosmtplib opens it; the mails go through
+    `SmtpSession` (app/core/smtp_session.py), which pipelines each mail's commands when the server offers
+    PIPELINING. A kept session the server has closed in the meantime (idle timeout) is noticed on the next
+    mail, which is then tried once more on a new session.
     """
 
     def __init__(
@@ -41,26 +47,25 @@ class SmtpMailer:
         self._starttls = starttls
         self._timeout = timeout_seconds
         self._domain = sender.rpartition("@")[2] or "localhost"
-        self._client: aiosmtplib.SMTP | None = None
+        self._session: SmtpSession | None = None
         self._local_hostname: str | None = None
         self._lock = asyncio.Lock()
 
     async def send(self, *, to: str, subject: str, text: str, message_id: str, recipient_ref: str) -> None:
         """Returns once the server accepted the mail for the recipient; raises MailError otherwise."""
         message_id_header = f"<{message_id}@{self._domain}>"
+        if to.isascii() and self._sender.isascii():
+            content = _plain_message(self._sender, to, subject, text, message_id_header)
+        else:  # an internationalised address: the full email policy, sent with SMTPUTF8
+            content = _unicode_message(self._sender, to, subject, text, message_id_header)
         async with self._lock:
             for attempt in (1, 2):
-                reused = self._client is not None
+                reused = self._session is not None and self._session.is_open
                 try:
-                    client = await self._connected()
-                    if to.isascii() and self._sender.isascii():
-                        raw = _plain_message(self._sender, to, subject, text, message_id_header)
-                        await self._transact(client, to, raw)
-                    else:  # an internationalised address: the full email policy, SMTPUTF8 where the server has it
-                        message = _unicode_message(self._sender, to, subject, text, message_id_header)
-                        await client.send_message(message, timeout=self._timeout)
+                    session = await self._open()
+                    await session.send(self._sender, to, content)
                     return
-                except aiosmtplib.SMTPServerDisconnected as exc:
+                except SmtpDisconnected as exc:
                     self._drop()
                     if not (reused and attempt == 1):
                         raise MailError(type(exc).__name__) from exc
@@ -68,32 +73,14 @@ class SmtpMailer:
                     self._drop()
                     raise MailError(type(exc).__name__) from exc
 
-    async def _transact(self, client: aiosmtplib.SMTP, to: str, raw: bytes) -> None:
-        """MAIL, RCPT and DATA for one recipient. `sendmail()` would do the same after parsing both addresses
-        again with the stdlib's address parser, a third of its CPU; these addresses are plain `local@domain`."""
-        for command, argument, accepted in (
-            (b"MAIL", f"FROM:<{self._sender}>", (250,)),
-            (b"RCPT", f"TO:<{to}>", (250, 251)),
-        ):
-            response = await client.execute_command(command, argument.encode("ascii"), timeout=self._timeout)
-            if response.code not in accepted:
-                raise aiosmtplib.SMTPResponseException(response.code, response.message)
-        response = await client.data(raw, timeout=self._timeout)
-        if response.code != 250:
-            raise aiosmtplib.SMTPDataError(response.code, response.message)
-
     async def close(self) -> None:
         async with self._lock:
-            client, self._client = self._client, None
-            if client is not None and client.is_connected:
-                try:
-                    await client.quit(timeout=self._timeout)
-                except Exception:  # noqa: BLE001 - closing anyway
-                    client.close()
+            self._drop()
 
-    async def _connected(self) -> aiosmtplib.SMTP:
-        if self._client is not None and self._client.is_connected:
-            return self._client
+    async def _open(self) -> SmtpSession:
+        if self._session is not None and self._session.is_open:
+            return self._session
+        self._drop()
         if self._local_hostname is None:  # a DNS lookup: once per process, not once per connection
             self._local_hostname = await asyncio.to_thread(socket.getfqdn)
         client = aiosmtplib.SMTP(
@@ -106,15 +93,28 @@ class SmtpMailer:
             local_hostname=self._local_hostname,
         )
         await client.connect()
-        if client.is_ehlo_or_helo_needed:  # connect() greets only for STARTTLS or a login
-            await client.ehlo()
-        self._client = client
-        return client
+        try:
+            if client.is_ehlo_or_helo_needed:  # connect() greets only for STARTTLS or a login
+                await client.ehlo()
+            # asyncio's or uvloop's transport (uvloop's does not derive from asyncio.Transport, but has its API)
+            transport = cast(asyncio.Transport | None, client.transport)
+            if transport is None or transport.is_closing():
+                raise aiosmtplib.SMTPServerDisconnected("the session closed while it was opened")
+        except BaseException:
+            client.close()
+            raise
+        self._session = SmtpSession(
+            transport,
+            pipelining=client.supports_extension("pipelining"),
+            smtputf8=client.supports_extension("smtputf8"),
+            timeout_seconds=self._timeout,
+        )
+        return self._session
 
     def _drop(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
 
 
 _MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
@@ -153,12 +153,13 @@ def _is_plain(text: str, subject: str) -> bool:
     )
 
 
-def _unicode_message(sender: str, to: str, subject: str, text: str, message_id: str) -> EmailMessage:
-    message = EmailMessage()
+def _unicode_message(sender: str, to: str, subject: str, text: str, message_id: str) -> bytes:
+    """A mail to or from a non-ASCII address: its headers in UTF-8, as SMTPUTF8 carries them."""
+    message = EmailMessage(policy=policy.SMTPUTF8)
     message["From"], message["To"], message["Subject"] = sender, to, _one_line(subject)
     message["Message-ID"], message["Date"] = message_id, formatdate(usegmt=True)
     message.set_content(text)
-    return message
+    return message.as_bytes()
 
 
 class LogMailer:

@@ -35,14 +35,16 @@ class ReceivedMail:
 class MailServer:
     """An SMTP server on a loopback port that keeps what it accepted; `stop()` and `start()` make an outage."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, pipelining: bool = True, smtputf8: bool = False) -> None:
         self.port = free_port()
         self.received: list[ReceivedMail] = []
         self.refuse_recipients = False  # answer RCPT with 550, as for an unknown mailbox
+        self.pipelining = pipelining  # offered in EHLO, as Postfix, Exim and the hosted services do
+        self.smtputf8 = smtputf8
         self._controller: Controller | None = None
 
     def start(self) -> "MailServer":
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8)
         self._controller.start()
         return self
 
@@ -50,6 +52,14 @@ class MailServer:
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]

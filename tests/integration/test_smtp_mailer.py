@@ -1,0 +1,64 @@
+"""SmtpMailer against a real SMTP server (aiosmtpd): with and without PIPELINING, dots, non-ASCII addresses."""
+
+import asyncio
+from email import message_from_bytes, policy
+
+import pytest
+import uvloop
+
+from app.core.mail import MailError, SmtpMailer
+from tests.integration.outbox_support import MailServer
+
+
+def mailer(server: MailServer, sender: str = "orders@shop.test") -> SmtpMailer:
+    return SmtpMailer(host="127.0.0.1", port=server.port, sender=sender, starttls=False, timeout_seconds=5)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])  # the service runs on uvloop, whose transports differ
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one command at a time"])
+def test_mails_arrive_whole_on_one_session_whether_or_not_the_server_pipelines(pipelining, loop):
+    server = MailServer(pipelining=pipelining).start()
+    texts = ["Thank you.\n", ".a line that starts with a dot\n..and two\n.\n", "Danke für Ihre Bestellung.\n"]
+
+    async def send_all() -> None:
+        sending = mailer(server)
+        try:
+            for number, text in enumerate(texts):
+                await sending.send(
+                    to=f"buyer{number}@example.com", subject=f"Order {number}", text=text, message_id=f"m{number}",
+                    recipient_ref=str(number),
+                )  # fmt: skip
+        finally:
+            await sending.close()
+
+    try:
+        (uvloop.run if loop == "uvloop" else asyncio.run)(send_all())
+    finally:
+        server.stop()
+
+    assert [mail.recipients for mail in server.received] == [[f"buyer{n}@example.com"] for n in range(3)]
+    assert [mail.text.replace("\r\n", "\n") for mail in server.received] == texts
+    assert [mail.message["Subject"] for mail in server.received] == ["Order 0", "Order 1", "Order 2"]
+    assert len({mail.peer for mail in server.received}) == 1  # one session for all three
+
+
+async def test_a_non_ascii_address_goes_with_smtputf8_and_is_refused_by_a_server_without_it():
+    plain, international = MailServer().start(), MailServer(smtputf8=True).start()
+    try:
+        with pytest.raises(MailError):
+            await mailer(plain).send(to="jörg@example.com", subject="Hi", text="x\n", message_id="1", recipient_ref="1")
+        await mailer(international).send(
+            to="jörg@example.com", subject="Grüße", text="Danke.\n", message_id="2", recipient_ref="2"
+        )
+    finally:
+        plain.stop()
+        international.stop()
+
+    assert plain.received == []
+    [mail] = international.received
+    headers = message_from_bytes(mail.message.as_bytes(), policy=policy.default)  # UTF-8 headers, read as such
+    assert mail.recipients == ["jörg@example.com"] and (headers["To"], headers["Subject"]) == (
+        "jörg@example.com",
+        "Grüße",
+    )
+    assert "Danke." in mail.text
