@@ -10,7 +10,7 @@ import asyncio
 import re
 from collections import deque
 
-_REPLY_LINE = re.compile(rb"(\d{3})([ -])([^\r\n]*)\r?\n")
+_REPLY_LINE = re.compile(rb"(\d{3})(?:([ -])([^\r\n]*))?\r?\n")  # the text is optional (RFC 5321 4.2)
 _LINE_ENDS = re.compile(rb"\r\n|\r|\n")
 _DOT_AT_LINE_START = re.compile(rb"^\.", re.MULTILINE)
 _MAX_REPLY = 64 * 1024
@@ -41,7 +41,7 @@ class _Replies(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         while match := _REPLY_LINE.match(self._buffer):
-            code, more, text = int(match[1]), match[2] == b"-", match[3].decode("utf-8", "replace")
+            code, more, text = int(match[1]), match[2] == b"-", (match[3] or b"").decode("utf-8", "replace")
             del self._buffer[: match.end()]
             self._lines.append(text)
             if not more:
@@ -55,6 +55,11 @@ class _Replies(asyncio.Protocol):
         # A complete line that is not a reply, or an endless one: the session cannot be trusted any more.
         self._buffer.clear()
         self.lost = True
+
+    @property
+    def waiting(self) -> bool:
+        """Replies no command asked for are waiting (a server's 421 before it closes, say)."""
+        return bool(self._replies)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
@@ -97,7 +102,8 @@ class SmtpSession:
 
     @property
     def is_open(self) -> bool:
-        return not self._replies.lost and not self._transport.is_closing()
+        """Usable for the next mail: not closed, and no reply arrived that no command asked for."""
+        return not (self._replies.lost or self._replies.waiting or self._transport.is_closing())
 
     async def send(self, sender: str, recipient: str, content: bytes) -> None:
         """One mail to one recipient; returns once the server accepted it, raises SmtpRefused or SmtpDisconnected
@@ -146,7 +152,7 @@ class SmtpSession:
 
     def close(self) -> None:
         """QUIT without waiting for the reply, and close."""
-        if self.is_open:
+        if not (self._replies.lost or self._transport.is_closing()):
             self._transport.write(b"QUIT\r\n")
         self._transport.close()
 

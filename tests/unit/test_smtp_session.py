@@ -56,7 +56,7 @@ async def test_a_pipelining_server_gets_the_envelope_in_one_write_and_the_conten
     await ticks()
     assert wire.writes[1:] == [CONTENT + b".\r\n"]
 
-    wire.reply(b"250 que")  # and a reply split across two
+    wire.reply(b"250 que")  # and a reply split across two segments
     await ticks()
     assert not sending.done()
     wire.reply(b"ued\r\n")
@@ -127,3 +127,21 @@ async def test_an_address_that_would_add_a_command_is_refused_before_anything_is
 def test_the_content_has_crlf_line_ends_doubled_leading_dots_and_the_end_mark():
     assert _wire_content(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n.\r\n"
     assert _wire_content(b".\r\n") == b"..\r\n.\r\n"
+
+
+async def test_a_reply_may_have_no_text():
+    wire = Wire()
+    sending = asyncio.create_task(session(wire).send("shop@example.com", "ann@example.com", CONTENT))
+    await ticks()
+    wire.reply(b"250\r\n250\r\n354\r\n")
+    await ticks()
+    wire.reply(b"250\r\n")
+    await asyncio.wait_for(sending, 1)
+
+
+async def test_a_reply_nobody_asked_for_makes_the_session_unusable():
+    wire = Wire()
+    idle = session(wire)
+    assert idle.is_open
+    wire.reply(b"421 4.4.2 idle too long, closing\r\n")
+    assert not idle.is_open  # the mailer opens a new session rather than pair that reply with its next command
