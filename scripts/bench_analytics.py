@@ -9,7 +9,8 @@ Run against a PostgreSQL database that is migrated and bulk-seeded (scripts/seed
 It creates a benchmark admin if absent, starts uvicorn (one worker) on a free port unless `--url` names a
 running service, calls every endpoint over a 30-day and a 365-day window ending at `--until` (default: the
 next UTC midnight after the newest order), and replays each endpoint's captured SQL statements over one
-psycopg connection (no prepared statements, like psql). It stops the server it started.
+psycopg connection (no prepared statements, like psql; the read side's planner settings). It stops the server
+it started.
 """
 
 import argparse
@@ -34,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.bootstrap import bootstrap  # noqa: E402
 from app.config import Settings  # noqa: E402
-from app.db.connect import sync_url  # noqa: E402
+from app.db.connect import READ_PLANNER_OPTIONS, sync_url  # noqa: E402
 from app.db.reader import ReadQuery  # noqa: E402
 from app.schemas.analytics import RevenueInterval  # noqa: E402
 from app.services.analytics_service import AnalyticsService  # noqa: E402
@@ -132,7 +133,8 @@ def _measure(
     runs: int,
 ) -> dict[Any, tuple[float, float]]:  # fmt: skip
     medians = {}
-    with httpx.Client(base_url=base, timeout=60) as http, psycopg.connect(conninfo, autocommit=True) as conn:
+    sql_side = psycopg.connect(conninfo, autocommit=True, options=READ_PLANNER_OPTIONS)  # as the service's reads
+    with httpx.Client(base_url=base, timeout=60) as http, sql_side as conn:
         login = http.post("/auth/login", data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
         login.raise_for_status()
         http.headers["Authorization"] = f"Bearer {login.json()['access_token']}"
@@ -153,7 +155,7 @@ def _measure(
 
 
 def _explain(conninfo: str, statements: dict[Any, list[Statement]]) -> None:
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with psycopg.connect(conninfo, autocommit=True, options=READ_PLANNER_OPTIONS) as conn:
         conn.execute("SET timezone = 'UTC'")
         for key, batch in statements.items():
             for sql, params in batch:

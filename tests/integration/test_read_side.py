@@ -46,3 +46,16 @@ async def test_a_data_modifying_select_is_refused_by_postgresql(app, client, adm
         await app.state.container.reader.all(ReadQuery(lambda _dialect: select(sneaky.c.id)))
     assert await stock_of(client, admin, product["id"]) == 5
     assert (await client.get("/products", params={"q": "Sneaked"})).json()["items"] == []
+
+
+async def test_reads_plan_without_jit_and_with_index_reads_priced_for_memory(app, database):
+    if database.backend != "postgresql":
+        pytest.skip("planner settings of PostgreSQL")
+    settings = await app.state.container.reader.all(
+        ReadQuery(
+            lambda _dialect: select(
+                text("current_setting('jit') AS jit, current_setting('random_page_cost') AS page_cost")
+            )
+        )
+    )
+    assert [tuple(row) for row in settings] == [("off", "1.1")]
