@@ -4,6 +4,7 @@ broker's exchange, and the relay of an app running as it does in the service."""
 import asyncio
 import contextlib
 import json
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class ReceivedMail:
     recipients: list[str]
     message: Message
     peer: object = None  # the client's address and port: one per connection
+    tls: bool = False  # came over TLS (STARTTLS)
 
     @property
     def text(self) -> str:
@@ -35,16 +37,20 @@ class ReceivedMail:
 class MailServer:
     """An SMTP server on a loopback port that keeps what it accepted; `stop()` and `start()` make an outage."""
 
-    def __init__(self, *, pipelining: bool = True, smtputf8: bool = False) -> None:
+    def __init__(
+        self, *, pipelining: bool = True, smtputf8: bool = False, tls_context: ssl.SSLContext | None = None
+    ) -> None:
         self.port = free_port()
         self.received: list[ReceivedMail] = []
         self.refuse_recipients = False  # answer RCPT with 550, as for an unknown mailbox
         self.pipelining = pipelining  # offered in EHLO, as Postfix, Exim and the hosted services do
         self.smtputf8 = smtputf8
+        self.tls_context = tls_context  # offers STARTTLS and requires it before MAIL
         self._controller: Controller | None = None
 
     def start(self) -> "MailServer":
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8)
+        tls = {"tls_context": self.tls_context, "require_starttls": True} if self.tls_context else {}
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8, **tls)
         self._controller.start()
         return self
 
@@ -71,7 +77,9 @@ class MailServer:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
-        self.received.append(ReceivedMail(list(envelope.rcpt_tos), message_from_bytes(content), session.peer))
+        mail = ReceivedMail(list(envelope.rcpt_tos), message_from_bytes(content), session.peer)
+        mail.tls = session.ssl is not None
+        self.received.append(mail)
         return "250 OK"
 
 

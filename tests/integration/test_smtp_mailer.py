@@ -1,6 +1,9 @@
 """SmtpMailer against a real SMTP server (aiosmtpd): with and without PIPELINING, dots, non-ASCII addresses."""
 
 import asyncio
+import shutil
+import ssl
+import subprocess
 from email import message_from_bytes, policy
 
 import pytest
@@ -62,3 +65,45 @@ async def test_a_non_ascii_address_goes_with_smtputf8_and_is_refused_by_a_server
         "Grüße",
     )
     assert "Danke." in mail.text
+
+
+@pytest.fixture
+def certificate(tmp_path, monkeypatch) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, trusted by the client's default TLS context for this test."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl command to make a certificate with")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(  # noqa: S603 - fixed arguments
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    return str(cert), str(key)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_mails_go_over_starttls_on_the_kept_session(certificate, loop):
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(*certificate)
+    server = MailServer(tls_context=server_tls).start()
+
+    async def send_two() -> None:
+        sending = SmtpMailer(host="127.0.0.1", port=server.port, sender="orders@shop.test", starttls=True)
+        try:
+            for number in range(2):
+                await sending.send(
+                    to="ann@example.com", subject=f"Order {number}", text="Thank you.\n", message_id=str(number),
+                    recipient_ref="1",
+                )  # fmt: skip
+        finally:
+            await sending.close()
+
+    try:
+        (uvloop.run if loop == "uvloop" else asyncio.run)(send_two())
+    finally:
+        server.stop()
+
+    assert [mail.message["Subject"] for mail in server.received] == ["Order 0", "Order 1"]
+    assert all(mail.tls for mail in server.received) and len({mail.peer for mail in server.received}) == 1
