@@ -13,18 +13,17 @@ from app.core.mail import MailError, SmtpMailer
 from tests.integration.outbox_support import MailServer
 
 
-def mailer(server: MailServer, sender: str = "orders@shop.test") -> SmtpMailer:
-    return SmtpMailer(host="127.0.0.1", port=server.port, sender=sender, starttls=False, timeout_seconds=5)
+def mailer(server: MailServer, *, starttls: bool = False) -> SmtpMailer:
+    return SmtpMailer(host="127.0.0.1", port=server.port, sender="orders@shop.test", starttls=starttls)
 
 
-@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])  # the service runs on uvloop, whose transports differ
-@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one command at a time"])
-def test_mails_arrive_whole_on_one_session_whether_or_not_the_server_pipelines(pipelining, loop):
-    server = MailServer(pipelining=pipelining).start()
-    texts = ["Thank you.\n", ".a line that starts with a dot\n..and two\n.\n", "Danke für Ihre Bestellung.\n"]
+def send_on(loop: str, server: MailServer, texts: list[str], *, starttls: bool) -> None:
+    """Send mail number n (subject `Order n`, to buyer<n>@example.com) for each text, in order, through one
+    SmtpMailer on a fresh event loop of this kind (the service runs on uvloop, whose transports differ), then
+    stop the server."""
 
     async def send_all() -> None:
-        sending = mailer(server)
+        sending = mailer(server, starttls=starttls)
         try:
             for number, text in enumerate(texts):
                 await sending.send(
@@ -38,6 +37,15 @@ def test_mails_arrive_whole_on_one_session_whether_or_not_the_server_pipelines(p
         (uvloop.run if loop == "uvloop" else asyncio.run)(send_all())
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one command at a time"])
+def test_mails_arrive_whole_on_one_session_whether_or_not_the_server_pipelines(pipelining, loop):
+    server = MailServer(pipelining=pipelining).start()
+    texts = ["Thank you.\n", ".a line that starts with a dot\n..and two\n.\n", "Danke für Ihre Bestellung.\n"]
+
+    send_on(loop, server, texts, starttls=False)
 
     assert [mail.recipients for mail in server.received] == [[f"buyer{n}@example.com"] for n in range(3)]
     assert [mail.text.replace("\r\n", "\n") for mail in server.received] == texts
@@ -89,21 +97,7 @@ def test_mails_go_over_starttls_on_the_kept_session(certificate, loop):
     server_tls.load_cert_chain(*certificate)
     server = MailServer(tls_context=server_tls).start()
 
-    async def send_two() -> None:
-        sending = SmtpMailer(host="127.0.0.1", port=server.port, sender="orders@shop.test", starttls=True)
-        try:
-            for number in range(2):
-                await sending.send(
-                    to="ann@example.com", subject=f"Order {number}", text="Thank you.\n", message_id=str(number),
-                    recipient_ref="1",
-                )  # fmt: skip
-        finally:
-            await sending.close()
-
-    try:
-        (uvloop.run if loop == "uvloop" else asyncio.run)(send_two())
-    finally:
-        server.stop()
+    send_on(loop, server, ["Thank you.\n", "Thank you.\n"], starttls=True)
 
     assert [mail.message["Subject"] for mail in server.received] == ["Order 0", "Order 1"]
     assert all(mail.tls for mail in server.received) and len({mail.peer for mail in server.received}) == 1
