@@ -79,6 +79,7 @@ def reset(dataset: Dataset) -> None:
         deleted = conn.execute("DELETE FROM orders WHERE created_at >= %s", (dataset.until,)).rowcount
         conn.execute("DELETE FROM idempotency_keys")
         conn.execute("DELETE FROM login_sessions")
+        outbox = conn.execute("DELETE FROM outbox").rowcount  # what an earlier run's relaying instance sent
         created = dataset.until - timedelta(days=1)
         for number in range(BENCH_PRODUCTS):
             conn.execute(
@@ -88,8 +89,8 @@ def reset(dataset: Dataset) -> None:
                 (uuid.uuid4(), f"BENCH-{number:03d}", f"Bench product {number:03d}", 500 + 7 * number,
                  HUGE_STOCK, created, created),
             )  # fmt: skip
-        if deleted:
-            conn.execute("VACUUM (ANALYZE) orders, order_items, order_status_changes, login_sessions")
+        if deleted or outbox:
+            conn.execute("VACUUM (ANALYZE) orders, order_items, order_status_changes, login_sessions, outbox")
 
 
 def buyers(dataset: Dataset, count: int, *, skip: int = 0) -> list[str]:
