@@ -88,6 +88,31 @@ def test_migrations_match_the_models(scratch_url):
     assert diff == []
 
 
+def outbox_storage_parameters(url: str) -> list[str]:
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as connection:
+            options = connection.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'outbox'")).scalar()
+            return sorted(options or [])
+    finally:
+        engine.dispose()
+
+
+def test_the_outbox_is_vacuumed_after_a_thousand_changed_rows_on_postgresql(scratch_url):
+    if not scratch_url.startswith("postgresql"):
+        pytest.skip("a storage parameter of PostgreSQL")
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "head")
+    assert outbox_storage_parameters(scratch_url) == [
+        "autovacuum_analyze_scale_factor=0",
+        "autovacuum_analyze_threshold=1000",
+        "autovacuum_vacuum_scale_factor=0",
+        "autovacuum_vacuum_threshold=1000",
+    ]
+    command.downgrade(config, "0009")
+    assert outbox_storage_parameters(scratch_url) == []
+
+
 def test_the_history_is_one_line(scratch_url):
     script = ScriptDirectory.from_config(alembic_config(scratch_url))
     assert len(script.get_heads()) == 1
