@@ -47,14 +47,11 @@ class _Replies(asyncio.Protocol):
             if not more:
                 self._replies.append((code, "\n".join(self._lines)))
                 self._lines = []
-        if len(self._buffer) > _MAX_REPLY or (self._buffer and b"\n" in self._buffer):
-            self._close_on_garbage()
+        if len(self._buffer) > _MAX_REPLY or b"\n" in self._buffer:
+            # A complete line that is not a reply, or an endless one: the session cannot be trusted any more.
+            self._buffer.clear()
+            self.lost = True
         self._wake()
-
-    def _close_on_garbage(self) -> None:
-        # A complete line that is not a reply, or an endless one: the session cannot be trusted any more.
-        self._buffer.clear()
-        self.lost = True
 
     @property
     def waiting(self) -> bool:
@@ -115,12 +112,12 @@ class SmtpSession:
         if utf8 and not self._smtputf8:
             raise SmtpRefused("MAIL", 553, "the server does not offer SMTPUTF8 for a non-ASCII address")
         mail = f"MAIL FROM:<{sender}>" + (" SMTPUTF8 BODY=8BITMIME" if utf8 else "")
-        commands = ((mail, (250,)), (f"RCPT TO:<{recipient}>", (250, 251)), ("DATA", (354,)))
+        commands = (("MAIL", mail, (250,)), ("RCPT", f"RCPT TO:<{recipient}>", (250, 251)), ("DATA", "DATA", (354,)))
         try:
             async with asyncio.timeout(self._timeout):
                 await self._envelope(commands)
                 self._write(_wire_content(content))
-                await self._expect("end of data", (250,))
+                _check("end of data", (250,), await self._replies.next())
         except TimeoutError as exc:
             self.close()
             raise SmtpDisconnected("no reply in time") from exc
@@ -128,22 +125,17 @@ class SmtpSession:
             self.close()  # the transaction's state on the server is unknown: a new session for the next mail
             raise
 
-    async def _envelope(self, commands: tuple[tuple[str, tuple[int, ...]], ...]) -> None:
+    async def _envelope(self, commands: tuple[tuple[str, str, tuple[int, ...]], ...]) -> None:
+        """`commands`: (name, line, accepted reply codes) each."""
         if not self._pipelining:
-            for command, accepted in commands:
-                self._write(f"{command}\r\n".encode())
-                await self._expect(command.split(":")[0], accepted)
+            for name, line, accepted in commands:
+                self._write(f"{line}\r\n".encode())
+                _check(name, accepted, await self._replies.next())
             return
-        self._write("".join(f"{command}\r\n" for command, _ in commands).encode())
+        self._write("".join(f"{line}\r\n" for _, line, _ in commands).encode())
         replies = [await self._replies.next() for _ in commands]  # every reply is read, even after a refusal
-        for (command, accepted), (code, text) in zip(commands, replies, strict=True):
-            if code not in accepted:
-                raise SmtpRefused(command.split(":")[0], code, text)
-
-    async def _expect(self, command: str, accepted: tuple[int, ...]) -> None:
-        code, text = await self._replies.next()
-        if code not in accepted:
-            raise SmtpRefused(command, code, text)
+        for (name, _, accepted), reply in zip(commands, replies, strict=True):
+            _check(name, accepted, reply)
 
     def _write(self, data: bytes) -> None:
         if not self.is_open:
@@ -155,6 +147,12 @@ class SmtpSession:
         if not (self._replies.lost or self._transport.is_closing()):
             self._transport.write(b"QUIT\r\n")
         self._transport.close()
+
+
+def _check(command: str, accepted: tuple[int, ...], reply: tuple[int, str]) -> None:
+    code, text = reply
+    if code not in accepted:
+        raise SmtpRefused(command, code, text)
 
 
 def _wire_content(content: bytes) -> bytes:

@@ -46,10 +46,16 @@ async def ticks() -> None:
         await asyncio.sleep(0)
 
 
+async def start_sending(wire: Wire, recipient: str = "ann@example.com", **options: bool) -> asyncio.Task[None]:
+    """A mail from shop@example.com on a session over `wire`, under way until the server answers."""
+    sending = asyncio.create_task(session(wire, **options).send("shop@example.com", recipient, CONTENT))
+    await ticks()
+    return sending
+
+
 async def test_a_pipelining_server_gets_the_envelope_in_one_write_and_the_content_in_a_second():
     wire = Wire()
-    sending = asyncio.create_task(session(wire).send("shop@example.com", "ann@example.com", CONTENT))
-    await ticks()
+    sending = await start_sending(wire)
     assert wire.writes == [b"".join(ENVELOPE)]  # no reply awaited between the three commands
 
     wire.reply(b"250 OK\r\n250 OK\r\n354 go on\r\n")  # all three replies in one segment
@@ -66,7 +72,7 @@ async def test_a_pipelining_server_gets_the_envelope_in_one_write_and_the_conten
 
 async def test_without_pipelining_each_command_waits_for_its_reply():
     wire = Wire()
-    sending = asyncio.create_task(session(wire, pipelining=False).send("shop@example.com", "ann@example.com", CONTENT))
+    sending = await start_sending(wire, pipelining=False)
     for step, command in enumerate(ENVELOPE, start=1):
         await ticks()
         assert wire.writes == ENVELOPE[:step]
@@ -79,8 +85,7 @@ async def test_without_pipelining_each_command_waits_for_its_reply():
 
 async def test_a_refused_recipient_ends_the_session_after_every_reply_is_read():
     wire = Wire()
-    sending = asyncio.create_task(session(wire).send("shop@example.com", "nobody@example.com", CONTENT))
-    await ticks()
+    sending = await start_sending(wire, "nobody@example.com")
     wire.reply(b"250 OK\r\n550-5.1.1 no such\r\n550 mailbox\r\n")
     await ticks()
     assert not sending.done()  # the DATA reply is still to come
@@ -95,8 +100,7 @@ async def test_a_refused_recipient_ends_the_session_after_every_reply_is_read():
 
 async def test_a_server_that_goes_away_or_stays_silent_ends_the_session():
     gone = Wire()
-    sending = asyncio.create_task(session(gone).send("shop@example.com", "ann@example.com", CONTENT))
-    await ticks()
+    sending = await start_sending(gone)
     assert gone.protocol is not None
     gone.protocol.connection_lost(ConnectionResetError())
     with pytest.raises(SmtpDisconnected):
@@ -110,8 +114,7 @@ async def test_a_server_that_goes_away_or_stays_silent_ends_the_session():
 
 async def test_garbage_from_the_server_ends_the_session():
     wire = Wire()
-    sending = asyncio.create_task(session(wire).send("shop@example.com", "ann@example.com", CONTENT))
-    await ticks()
+    sending = await start_sending(wire)
     wire.reply(b"hello there\r\n")
     with pytest.raises(SmtpDisconnected):
         await asyncio.wait_for(sending, 1)
@@ -131,8 +134,7 @@ def test_the_content_has_crlf_line_ends_doubled_leading_dots_and_the_end_mark():
 
 async def test_a_reply_may_have_no_text():
     wire = Wire()
-    sending = asyncio.create_task(session(wire).send("shop@example.com", "ann@example.com", CONTENT))
-    await ticks()
+    sending = await start_sending(wire)
     wire.reply(b"250\r\n250\r\n354\r\n")
     await ticks()
     wire.reply(b"250\r\n")
