@@ -3,6 +3,8 @@
 import asyncio
 import logging
 import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email import policy
 from email.header import Header
 from email.message import EmailMessage
@@ -12,7 +14,7 @@ from typing import cast
 
 import aiosmtplib
 
-from app.core.smtp_session import SmtpDisconnected, SmtpSession
+from app.core.smtp_session import SmtpDisconnected, SmtpError, SmtpSession
 
 logger = logging.getLogger("app.mail")
 
@@ -21,12 +23,31 @@ class MailError(Exception):
     """The mail server did not take the mail."""
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    """A plain-text mail to one address; `recipient_ref` names the recipient in logs instead of the address."""
+
+    to: str
+    subject: str
+    text: str
+    message_id: str
+    recipient_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class MailDelivery:
+    """What became of a run of mails: the first `accepted` went through; `error` says why the next did not."""
+
+    accepted: int
+    error: MailError | None = None
+
+
 class SmtpMailer:
     """One SMTP session, opened on first use, kept for the mails after it and opened again after a failure.
 
     A session per mail would cost a TCP handshake, EHLO, STARTTLS and login each time; the relay sends its
     mails one after another, so one session serves them all. aiosmtplib opens it; the mails go through
-    `SmtpSession` (app/core/smtp_session.py), which pipelines each mail's commands when the server offers
+    `SmtpSession` (app/core/smtp_session.py), which pipelines a run of mails when the server offers
     PIPELINING. A kept session the server has closed in the meantime (idle timeout) is noticed on the next
     mail, which is then tried once more on a new session.
     """
@@ -51,27 +72,35 @@ class SmtpMailer:
         self._local_hostname: str | None = None
         self._lock = asyncio.Lock()
 
-    async def send(self, *, to: str, subject: str, text: str, message_id: str, recipient_ref: str) -> None:
-        """Returns once the server accepted the mail for the recipient; raises MailError otherwise."""
-        message_id_header = f"<{message_id}@{self._domain}>"
-        if to.isascii() and self._sender.isascii():
-            content = _plain_message(self._sender, to, subject, text, message_id_header)
-        else:  # an internationalised address: the full email policy, sent with SMTPUTF8
-            content = _unicode_message(self._sender, to, subject, text, message_id_header)
+    async def send_all(self, mails: Sequence[OutgoingMail]) -> MailDelivery:
+        """Sends the mails in order on the kept session, pipelined, until the server refuses one or goes away."""
+        contents = [(mail.to, self._content(mail)) for mail in mails]
+        accepted = 0
         async with self._lock:
-            for attempt in (1, 2):
-                reused = self._session is not None and self._session.is_open
+            # A kept session the server has closed meanwhile (an idle timeout) fails at once: one more try.
+            may_retry = self._session is not None and self._session.is_open
+            while True:
                 try:
                     session = await self._open()
-                    await session.send(self._sender, to, content)
-                    return
-                except SmtpDisconnected as exc:
+                    await session.send_all(self._sender, contents[accepted:])
+                    return MailDelivery(len(mails))
+                except SmtpError as exc:
                     self._drop()
-                    if not (reused and attempt == 1):
-                        raise MailError(type(exc).__name__) from exc
-                except Exception as exc:
+                    accepted += exc.accepted
+                    if isinstance(exc, SmtpDisconnected) and may_retry and exc.accepted == 0:
+                        may_retry = False
+                        continue
+                    return MailDelivery(accepted, MailError(type(exc).__name__))
+                except Exception as exc:  # noqa: BLE001 - opening the session failed: the mail waits for a retry
                     self._drop()
-                    raise MailError(type(exc).__name__) from exc
+                    return MailDelivery(accepted, MailError(type(exc).__name__))
+
+    def _content(self, mail: OutgoingMail) -> bytes:
+        message_id = f"<{mail.message_id}@{self._domain}>"
+        if mail.to.isascii() and self._sender.isascii():
+            return _plain_message(self._sender, mail.to, mail.subject, mail.text, message_id)
+        # an internationalised address: the full email policy, sent with SMTPUTF8
+        return _unicode_message(self._sender, mail.to, mail.subject, mail.text, message_id)
 
     async def close(self) -> None:
         async with self._lock:
@@ -165,11 +194,18 @@ def _unicode_message(sender: str, to: str, subject: str, text: str, message_id: 
 class LogMailer:
     """Development without a mail server: the mail goes to the log, by the recipient's user id, not the address."""
 
-    async def send(self, *, to: str, subject: str, text: str, message_id: str, recipient_ref: str) -> None:
-        logger.info(
-            "mail not sent (no SMTP_HOST): written to the log instead",
-            extra={"mail_to_user": recipient_ref, "mail_subject": subject, "mail_text": text, "mail_id": message_id},
-        )
+    async def send_all(self, mails: Sequence[OutgoingMail]) -> MailDelivery:
+        for mail in mails:
+            logger.info(
+                "mail not sent (no SMTP_HOST): written to the log instead",
+                extra={
+                    "mail_to_user": mail.recipient_ref,
+                    "mail_subject": mail.subject,
+                    "mail_text": mail.text,
+                    "mail_id": mail.message_id,
+                },
+            )
+        return MailDelivery(len(mails))
 
     async def close(self) -> None:
         pass

@@ -6,7 +6,8 @@ sends each channel's share in order, the two channels side by side, with no tran
 outcome in a second short one: two transactions per pass whatever the channels, since each pass costs the
 worker more CPU than sending a message does. Events go out in waves: a wave holds at most one event per
 subject, is published at once and its confirms are awaited together (one round trip per wave, not per event);
-a subject's next event is in a later wave. Mails go one after another on the mail server's connection. A
+a subject's next event is in a later wave. Mails go in runs on the mail server's session, pipelined (one round
+trip per mail; app/core/smtp_session.py). A
 message that fails is due again after a backoff that doubles up to `max_backoff`; the messages of its channel
 behind it in the batch are released untried, so a subject's events keep their order, and that channel sits
 out the passes until its own backoff ends, so an outage of one channel
@@ -25,12 +26,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from app.core.mail import OutgoingMail
 from app.models import OutboxKind
 from app.repositories.outbox_repo import Backlog, ClaimedMessage
 from app.services.ports import EventPublisher, Mailer, UnitOfWorkFactory
 
 logger = logging.getLogger("app.outbox")
 FIRST_BACKOFF_SECONDS = 0.5
+MAIL_RUN = 50  # mails handed to the mail server at once; the lease's deadline is checked between runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +136,7 @@ class OutboxRelay:
         if events and self._publisher is not None:
             sends.append(self._send_all(_waves(events), _event_sender(self._publisher)))
         if mails and self._mailer is not None:
-            sends.append(self._send_all([[mail] for mail in mails], _mail_sender(self._mailer, addresses)))
+            sends.append(self._send_mails(self._mailer, mails, addresses))
         outcomes = await asyncio.gather(*sends)
         failed = [message for outcome in outcomes for message in outcome.failed]
         now = datetime.now(UTC)
@@ -169,11 +172,38 @@ class OutboxRelay:
                 if error is None:
                     outcome.sent.append(message)
                     continue
-                logger.warning(
-                    "outbox message not sent; will retry",
-                    extra={"message_type": message.type, "attempts": message.attempts, "error": str(error)},
-                )
+                _log_failure(message, error)
                 outcome.failed.append(message)
+        return outcome
+
+    async def _send_mails(
+        self, mailer: Mailer, mails: list[ClaimedMessage], addresses: dict[uuid.UUID, str]
+    ) -> _Outcome:
+        """Each mail to its user's address as read when the batch was claimed (a mail to nobody, its account
+        erased since, counts as sent, and its body is emptied), in runs of MAIL_RUN on the mail server's session,
+        until one fails or half the lease is spent; the mails after a failure are left untried."""
+        deadline = time.monotonic() + self._lease.total_seconds() / 2
+        outcome = _Outcome()
+        outgoing: list[tuple[ClaimedMessage, OutgoingMail]] = []
+        for message in mails:
+            address = addresses.get(message.subject)
+            if address is None:
+                outcome.sent.append(message)
+            else:
+                outgoing.append((message, _outgoing(message, address)))
+        for start in range(0, len(outgoing), MAIL_RUN):
+            if time.monotonic() > deadline:
+                outcome.untried = [message for message, _ in outgoing[start:]]
+                break
+            run = outgoing[start : start + MAIL_RUN]
+            delivery = await mailer.send_all([mail for _, mail in run])
+            outcome.sent += [message for message, _ in run[: delivery.accepted]]
+            if delivery.error is not None:
+                failed = run[delivery.accepted][0]
+                _log_failure(failed, delivery.error)
+                outcome.failed.append(failed)
+                outcome.untried = [message for message, _ in outgoing[start + delivery.accepted + 1 :]]
+                break
         return outcome
 
     def _backoff(self, attempts: int) -> float:
@@ -224,23 +254,22 @@ def _event_sender(publisher: EventPublisher) -> Callable[[ClaimedMessage], Await
     return send
 
 
-def _mail_sender(mailer: Mailer, addresses: dict[uuid.UUID, str]) -> Callable[[ClaimedMessage], Awaitable[None]]:
-    """Sends each mail to its user's address as read when the batch was claimed."""
+def _outgoing(message: ClaimedMessage, address: str) -> OutgoingMail:
+    content = json.loads(message.payload)
+    return OutgoingMail(
+        to=address,
+        subject=content["subject"],
+        text=content["text"],
+        message_id=str(message.id),
+        recipient_ref=str(message.subject),
+    )
 
-    async def send(message: ClaimedMessage) -> None:
-        address = addresses.get(message.subject)
-        if address is None:
-            return  # nobody to send it to any more: counted as done, and its body is emptied
-        content = json.loads(message.payload)
-        await mailer.send(
-            to=address,
-            subject=content["subject"],
-            text=content["text"],
-            message_id=str(message.id),
-            recipient_ref=str(message.subject),
-        )
 
-    return send
+def _log_failure(message: ClaimedMessage, error: Exception) -> None:
+    logger.warning(
+        "outbox message not sent; will retry",
+        extra={"message_type": message.type, "attempts": message.attempts, "error": str(error)},
+    )
 
 
 async def read_backlog(uow: UnitOfWorkFactory) -> Backlog:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from app.core.mail import MailDelivery, OutgoingMail
 from app.models import (
     IdempotencyKey,
     LoginSession,
@@ -274,8 +275,9 @@ class EventPublisher(Protocol):
 
 
 class Mailer(Protocol):
-    """The mail server (app/core/mail.py): returns once the mail was accepted, else raises."""
+    """The mail server (app/core/mail.py): sends mails in order, as many as it takes before the first it does
+    not, and says how many that was (`MailDelivery`); it does not raise for a mail that did not go."""
 
-    async def send(self, *, to: str, subject: str, text: str, message_id: str, recipient_ref: str) -> None: ...
+    async def send_all(self, mails: Sequence[OutgoingMail]) -> MailDelivery: ...
 
     async def close(self) -> None: ...

@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import pytest
 import uvloop
 
-from app.core.mail import MailError, SmtpMailer
+from app.core.mail import MailDelivery, MailError, OutgoingMail, SmtpMailer
 from tests.integration.outbox_support import MailServer
 
 
@@ -19,17 +19,18 @@ def mailer(server: MailServer, *, starttls: bool = False) -> SmtpMailer:
 
 def send_on(loop: str, server: MailServer, texts: list[str], *, starttls: bool) -> None:
     """Send mail number n (subject `Order n`, to buyer<n>@example.com) for each text, in order, through one
-    SmtpMailer on a fresh event loop of this kind (the service runs on uvloop, whose transports differ), then
-    stop the server."""
+    SmtpMailer on a fresh event loop of this kind (the service runs on uvloop, whose transports differ): the
+    first alone, the rest as one run; then stop the server."""
+    mails = [
+        OutgoingMail(f"buyer{number}@example.com", f"Order {number}", text, f"m{number}", str(number))
+        for number, text in enumerate(texts)
+    ]
 
     async def send_all() -> None:
         sending = mailer(server, starttls=starttls)
         try:
-            for number, text in enumerate(texts):
-                await sending.send(
-                    to=f"buyer{number}@example.com", subject=f"Order {number}", text=text, message_id=f"m{number}",
-                    recipient_ref=str(number),
-                )  # fmt: skip
+            assert await sending.send_all(mails[:1]) == MailDelivery(1)
+            assert await sending.send_all(mails[1:]) == MailDelivery(len(mails) - 1)
         finally:
             await sending.close()
 
@@ -56,11 +57,10 @@ def test_mails_arrive_whole_on_one_session_whether_or_not_the_server_pipelines(p
 async def test_a_non_ascii_address_goes_with_smtputf8_and_is_refused_by_a_server_without_it():
     plain, international = MailServer().start(), MailServer(smtputf8=True).start()
     try:
-        with pytest.raises(MailError):
-            await mailer(plain).send(to="jörg@example.com", subject="Hi", text="x\n", message_id="1", recipient_ref="1")
-        await mailer(international).send(
-            to="jörg@example.com", subject="Grüße", text="Danke.\n", message_id="2", recipient_ref="2"
-        )
+        refused = await mailer(plain).send_all([OutgoingMail("jörg@example.com", "Hi", "x\n", "1", "1")])
+        assert refused.accepted == 0 and isinstance(refused.error, MailError)
+        sent = await mailer(international).send_all([OutgoingMail("jörg@example.com", "Grüße", "Danke.\n", "2", "2")])
+        assert sent == MailDelivery(1)
     finally:
         plain.stop()
         international.stop()

@@ -3,13 +3,15 @@
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from app.core.mail import MailDelivery, MailError, OutgoingMail
 from app.models import OutboxKind
 from app.repositories.outbox_repo import SCRUBBED
 from app.services.maintenance_service import MaintenanceService, expiring
 from app.services.outbox import Mail, Outbox
-from app.services.outbox_relay import OutboxRelay
+from app.services.outbox_relay import MAIL_RUN, OutboxRelay
 from tests.unit.fakes import FakeUnitOfWork, make_user
 
 OUTBOX = Outbox(events=True, mail=True)
@@ -29,11 +31,20 @@ class Broker:
 
 
 class Inbox:
+    """Takes mails in order, up to the first whose text is in `refused`."""
+
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.refused: set[str] = set()
+        self.runs: list[int] = []
 
-    async def send(self, *, to: str, subject: str, text: str, message_id: str, recipient_ref: str) -> None:
-        self.sent.append((to, text))
+    async def send_all(self, mails: Sequence[OutgoingMail]) -> MailDelivery:
+        self.runs.append(len(mails))
+        for index, mail in enumerate(mails):
+            if mail.text in self.refused:
+                return MailDelivery(index, MailError("550 mailbox unavailable"))
+            self.sent.append((mail.to, mail.text))
+        return MailDelivery(len(mails))
 
     async def close(self) -> None:
         pass
@@ -151,6 +162,33 @@ async def test_mails_go_to_the_current_address_and_lose_their_body(uow):
     assert outcome.sent == 2  # the mail to an account that is gone counts as done
     assert inbox.sent == [("reader@example.com", "link?token=secret")]
     assert [row.payload for row in uow.outbox.rows] == [SCRUBBED, SCRUBBED]
+
+
+async def test_mails_go_in_runs_and_a_refused_one_is_retried_later_with_those_behind_it_released(uow):
+    user = make_user(uow, email="reader@example.com")
+    now = datetime.now(UTC)
+    texts = [f"mail {number}" for number in range(MAIL_RUN + 3)]
+    await write(uow, *(OUTBOX.mail_to(user.id, Mail("order_confirmation", "Order", text), now=now) for text in texts))
+    inbox = Inbox()
+    inbox.refused = {"mail 1"}
+
+    outcome = await relay(uow, inbox=inbox).relay_once()
+
+    assert outcome.sent == 1 and inbox.sent == [("reader@example.com", "mail 0")]
+    assert inbox.runs == [MAIL_RUN]  # the run stopped at the refusal; the next run was not started
+    first, refused, *behind = uow.outbox.rows
+    assert first.sent_at is not None
+    assert refused.sent_at is None and refused.attempts == 1 and refused.next_attempt_at > datetime.now(UTC)
+    assert all(row.sent_at is None and row.attempts == 0 for row in behind)  # released untried
+
+    inbox.refused = set()
+    refused.next_attempt_at = datetime.now(UTC)
+    outcome = await relay(uow, inbox=inbox).relay_once()
+
+    assert outcome.sent == len(texts) - 1
+    assert inbox.runs[1:] == [MAIL_RUN, 2]
+    assert sorted(text for _, text in inbox.sent) == sorted(texts)
+    assert all(row.sent_at is not None for row in uow.outbox.rows)
 
 
 async def test_purge_deletes_only_sent_rows_past_the_retention(uow):

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from app.core.smtp_session import SmtpDisconnected, SmtpRefused, SmtpSession, _wire_content
+from app.core.smtp_session import SmtpDisconnected, SmtpError, SmtpRefused, SmtpSession, _wire_content
 
 CONTENT = b"Subject: Hi\r\n\r\nHello\r\n"
 ENVELOPE = [b"MAIL FROM:<shop@example.com>\r\n", b"RCPT TO:<ann@example.com>\r\n", b"DATA\r\n"]
@@ -81,6 +81,76 @@ async def test_without_pipelining_each_command_waits_for_its_reply():
     wire.reply(b"250 queued\r\n")
     await asyncio.wait_for(sending, 1)
     assert wire.writes[-1] == CONTENT + b".\r\n"
+
+
+def envelope(recipient: str) -> bytes:
+    return f"MAIL FROM:<shop@example.com>\r\nRCPT TO:<{recipient}>\r\nDATA\r\n".encode()
+
+
+async def start_run(wire: Wire, recipients: list[str]) -> asyncio.Task[None]:
+    """Mail number n (content `Mail n`) to each recipient, as one run on a pipelining session over `wire`."""
+    mails = [(recipient, f"Mail {number}\r\n".encode()) for number, recipient in enumerate(recipients)]
+    sending = asyncio.create_task(session(wire).send_all("shop@example.com", mails))
+    await ticks()
+    return sending
+
+
+async def test_in_a_run_each_content_goes_with_the_next_mails_envelope_one_write_per_mail():
+    wire = Wire()
+    sending = await start_run(wire, ["a@example.com", "b@example.com", "c@example.com"])
+    for _ in range(3):
+        wire.reply(b"250 OK\r\n250 OK\r\n354 go on\r\n")
+        await ticks()
+        wire.reply(b"250 queued\r\n")  # the end of data, read before the next envelope's replies
+    await asyncio.wait_for(sending, 1)
+
+    assert wire.writes == [
+        envelope("a@example.com"),
+        b"Mail 0\r\n.\r\n" + envelope("b@example.com"),
+        b"Mail 1\r\n.\r\n" + envelope("c@example.com"),
+        b"Mail 2\r\n.\r\n",
+    ]
+    assert not wire.closed
+
+
+async def test_a_refusal_in_a_run_says_how_many_went_and_the_mail_behind_gets_no_content():
+    refused_recipient = Wire()
+    sending = await start_run(refused_recipient, ["a@example.com", "nobody@example.com", "c@example.com"])
+    refused_recipient.reply(b"250 OK\r\n250 OK\r\n354 go on\r\n")
+    await ticks()
+    refused_recipient.reply(b"250 queued\r\n250 OK\r\n550 no such mailbox\r\n503 no valid recipients\r\n")
+    with pytest.raises(SmtpRefused) as refused:
+        await asyncio.wait_for(sending, 1)
+    assert refused.value.accepted == 1 and refused.value.code == 550
+    assert refused_recipient.writes[-1] == b"QUIT\r\n" and refused_recipient.closed
+    assert not any(b"Mail 1" in write for write in refused_recipient.writes)
+
+    refused_content = Wire()
+    sending = await start_run(refused_content, ["a@example.com", "b@example.com"])
+    refused_content.reply(b"250 OK\r\n250 OK\r\n354 go on\r\n")
+    await ticks()
+    assert refused_content.writes[-1] == b"Mail 0\r\n.\r\n" + envelope("b@example.com")
+    refused_content.reply(b"554 5.7.1 rejected as spam\r\n250 OK\r\n250 OK\r\n354 go on\r\n")
+    with pytest.raises(SmtpRefused) as refused:
+        await asyncio.wait_for(sending, 1)
+    assert refused.value.accepted == 0 and refused.value.code == 554
+    # The mail whose envelope went ahead never gets its content: closing the session ends its transaction.
+    assert refused_content.writes[-2:] == [b"Mail 0\r\n.\r\n" + envelope("b@example.com"), b"QUIT\r\n"]
+    assert refused_content.closed
+
+
+async def test_a_bad_address_in_a_run_ends_it_after_the_mails_before_it():
+    wire = Wire()
+    sending = await start_run(wire, ["a@example.com", "eve@example.com>\r\nRSET"])
+    assert wire.writes == [envelope("a@example.com")]
+    wire.reply(b"250 OK\r\n250 OK\r\n354 go on\r\n")
+    await ticks()
+    assert wire.writes[-1] == b"Mail 0\r\n.\r\n"
+    wire.reply(b"250 queued\r\n")
+    with pytest.raises(ValueError) as refused:
+        await asyncio.wait_for(sending, 1)
+    assert isinstance(refused.value, SmtpError) and refused.value.accepted == 1
+    assert not wire.closed  # nothing went wrong on the wire
 
 
 async def test_a_refused_recipient_ends_the_session_after_every_reply_is_read():
