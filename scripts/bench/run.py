@@ -179,12 +179,17 @@ class Bench:
         print(f"  POST /orders with EVENTS_URL and SMTP_HOST: {with_outbox:.0f} us of worker CPU per order, "
               f"without {plain:.0f} us ({overhead:+.1f}%); {statistics.median(outbox_rps):.0f}/s vs "
               f"{statistics.median(plain_rps):.0f}/s")  # fmt: skip
+        pairs = zip(outbox_cpu, plain_cpu, strict=True)
+        rounds = ", ".join(f"{outbox / plain_round - 1:+.1%}" for outbox, plain_round in pairs)
+        print(f"    round by round (each against the plain round just before it): {rounds}")
         return {
             "outbox_cpu_us": round(with_outbox, 1),
             "plain_cpu_us": round(plain, 1),
             "outbox_cpu_overhead_pct": round(overhead, 1),
             "outbox_rps": round(statistics.median(outbox_rps), 1),
             "plain_rps": round(statistics.median(plain_rps), 1),
+            "outbox_cpu_us_rounds": [round(value, 1) for value in outbox_cpu],
+            "plain_cpu_us_rounds": [round(value, 1) for value in plain_cpu],
         }
 
     def paced(self, outcome: Outcome, ours: Server, plan: Path) -> None:
