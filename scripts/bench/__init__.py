@@ -22,6 +22,7 @@ What it does
   5. With the POST /orders scenario (BENCH_OUTBOX=0 skips it): the worker CPU per order of a second instance
      with EVENTS_URL (RabbitMQ at BENCH_AMQP, default amqp://guest:guest@127.0.0.1:5672/) and SMTP_HOST (an
      SMTP sink in the bench process) set, against the plain instance, in alternation: the outbox's overhead.
+     BENCH_OUTBOX=events or =mail sets only that channel, to tell their shares apart.
   6. Extras (BENCH_EXTRAS=0 skips them): p99 at 70% of each scenario's peak under a paced, fixed-rate load
      (each connection pauses between requests, calibrated to the rate; this is not free of coordinated
      omission, as wrk2 would be); worker RSS growth across BENCH_GROWTH_REQUESTS mixed requests after

@@ -43,6 +43,7 @@ class MailServer:
         self.port = free_port()
         self.received: list[ReceivedMail] = []
         self.refuse_recipients = False  # answer RCPT with 550, as for an unknown mailbox
+        self.unknown_mailboxes: set[str] = set()  # these recipients alone get that 550
         self.pipelining = pipelining  # offered in EHLO, as Postfix, Exim and the hosted services do
         self.smtputf8 = smtputf8
         self.tls_context = tls_context  # offers STARTTLS and requires it before MAIL
@@ -70,7 +71,7 @@ class MailServer:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
-        if self.refuse_recipients:
+        if self.refuse_recipients or address in self.unknown_mailboxes:
             return "550 5.1.1 no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"

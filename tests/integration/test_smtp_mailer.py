@@ -54,6 +54,27 @@ def test_mails_arrive_whole_on_one_session_whether_or_not_the_server_pipelines(p
     assert len({mail.peer for mail in server.received}) == 1  # one session for all three
 
 
+async def test_a_refused_recipient_in_a_run_stops_it_there_and_the_mails_behind_go_on_a_new_session():
+    server = MailServer().start()
+    server.unknown_mailboxes = {"gone@example.com"}
+    mails = [
+        OutgoingMail(to, f"Order {number}", f"Mail {number}\n", f"m{number}", str(number))
+        for number, to in enumerate(["ann@example.com", "gone@example.com", "bob@example.com"])
+    ]
+    sending = mailer(server)
+    try:
+        refused = await sending.send_all(mails)
+        behind = await sending.send_all(mails[2:])
+    finally:
+        await sending.close()
+        server.stop()
+
+    assert refused.accepted == 1 and isinstance(refused.error, MailError)
+    assert behind == MailDelivery(1)
+    assert [mail.recipients for mail in server.received] == [["ann@example.com"], ["bob@example.com"]]
+    assert len({mail.peer for mail in server.received}) == 2  # the refusal ended the first session
+
+
 async def test_a_non_ascii_address_goes_with_smtputf8_and_is_refused_by_a_server_without_it():
     plain, international = MailServer().start(), MailServer(smtputf8=True).start()
     try:
