@@ -4,6 +4,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -100,8 +101,11 @@ async def test_a_consumer_sees_exactly_the_committed_events_in_order(app_factory
         assert message.message_id == delivery.body["id"]
         assert message.content_type == "application/cloudevents+json"
         assert message.delivery_mode == 2  # persistent
-        assert message.routing_key == delivery.body["type"]
+        assert message.routing_key == delivery.body["type"] == message.type
         assert message.exchange == "shop.events"
+        assert message.timestamp is not None  # the event's time, to the second (AMQP's resolution)
+        sent_at = message.timestamp.replace(tzinfo=message.timestamp.tzinfo or UTC)
+        assert abs(sent_at - datetime.fromisoformat(delivery.body["time"])) < timedelta(seconds=1)
 
 
 async def test_a_registration_is_published_without_the_email(app_factory, database):
