@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import BigInteger, ColumnElement, any_, case, delete, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import OutboxKind, OutboxMessage
@@ -76,6 +77,14 @@ class OutboxRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    def _among(self, positions: Sequence[int]) -> ColumnElement[bool]:
+        """`position IN (...)`. On PostgreSQL as one array parameter (`= ANY(...)`): the statement's text is the
+        same whatever the count, so the driver converts it once, not on every pass (500 placeholders cost the
+        relay about 15 µs per message). SQLite has no arrays."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            return OutboxMessage.position == any_(literal(list(positions), postgresql.ARRAY(BigInteger)))
+        return OutboxMessage.position.in_(positions)
+
     async def add(self, messages: Iterable[NewMessage]) -> None:
         rows = [message.row() for message in messages]
         if rows:
@@ -110,7 +119,7 @@ class OutboxRepository:
         positions = [row.position for row in candidates]
         await self._session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.position.in_(positions))
+            .where(self._among(positions))
             .values(next_attempt_at=now + lease, attempts=OutboxMessage.attempts + 1)
             .execution_options(synchronize_session=False)
         )
@@ -151,7 +160,7 @@ class OutboxRepository:
         values: dict[str, Any] = {"sent_at": now, "payload": scrubbed}
         await self._session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.position.in_(positions))
+            .where(self._among(positions))
             .values(values)
             .execution_options(synchronize_session=False)
         )
@@ -162,7 +171,7 @@ class OutboxRepository:
             return
         await self._session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.position.in_(positions), OutboxMessage.sent_at.is_(None))
+            .where(self._among(positions), OutboxMessage.sent_at.is_(None))
             .values(next_attempt_at=when)
             .execution_options(synchronize_session=False)
         )
@@ -173,7 +182,7 @@ class OutboxRepository:
             return
         await self._session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.position.in_(positions), OutboxMessage.sent_at.is_(None))
+            .where(self._among(positions), OutboxMessage.sent_at.is_(None))
             .values(next_attempt_at=now, attempts=OutboxMessage.attempts - 1)
             .execution_options(synchronize_session=False)
         )
