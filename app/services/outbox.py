@@ -22,6 +22,7 @@ from typing import Any
 
 from app.models import OutboxKind
 from app.repositories.outbox_repo import NewMessage
+from app.schemas.events import CloudEvent
 from app.schemas.order import OrderRead
 from app.schemas.user import UserRead
 
@@ -52,8 +53,7 @@ class Outbox:
 
     def order_placed(self, order: OrderRead) -> list[NewMessage]:
         """`shop.order.placed` (sequence 1) and the customer's confirmation mail."""
-        data = order.model_dump(mode="json")
-        messages = self._event(ORDER_PLACED, order.id, 1, data, order.created_at)
+        messages = self._event(ORDER_PLACED, order.id, 1, order, order.created_at)
         return messages + self.mail_to(order.user_id, order_confirmation(order), now=order.created_at)
 
     def order_status_changed(
@@ -85,23 +85,20 @@ class Outbox:
         return [_message(OutboxKind.MAIL, MAIL_TYPE_PREFIX + mail.kind, user_id, None, payload, now)]
 
     def _event(
-        self, event_type: str, subject: uuid.UUID, sequence: int, data: dict[str, Any], time: datetime
+        self, event_type: str, subject: uuid.UUID, sequence: int, data: OrderRead | dict[str, Any], time: datetime
     ) -> list[NewMessage]:
         if not self.events:
             return []
         event_id = uuid.uuid4()
-        cloud_event = {
-            "specversion": "1.0",
-            "id": str(event_id),
-            "source": EVENT_SOURCE,
-            "type": event_type,
-            "time": _time(time),
-            "subject": str(subject),
-            "sequence": sequence,
-            "datacontenttype": "application/json",
-            "data": data,
-        }
-        payload = json.dumps(cloud_event, separators=(",", ":"))
+        payload = CloudEvent(
+            id=event_id,
+            source=EVENT_SOURCE,
+            type=event_type,
+            time=time.astimezone(UTC),
+            subject=subject,
+            sequence=sequence,
+            data=data,
+        ).model_dump_json()
         return [_message(OutboxKind.EVENT, event_type, subject, sequence, payload, time, message_id=event_id)]
 
 
