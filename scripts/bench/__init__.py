@@ -1,7 +1,8 @@
 """Benchmark harness: speed as a measured property of the service, side by side with a floor.
 
 Run it with `make bench` (or `.venv/bin/python -m scripts.bench.run`). It needs PostgreSQL on
-postgresql://postgres@127.0.0.1:5432 (BENCH_PG to change) and wrk (`apt-get install -y wrk`).
+postgresql://postgres@127.0.0.1:5432 (BENCH_PG to change) and wrk (`apt-get install -y wrk`); Postfix's smtp-sink
+(`apt-get install -y postfix`) is the mail server of the outbox comparison when it is installed.
 
 What it does
   1. Creates, migrates (alembic) and bulk-seeds a database per dataset size with scripts/seed_data.py
@@ -20,8 +21,9 @@ What it does
      365 days (admin logins) on a dataset of 10,000,000 orders (BENCH_ANALYTICS_ORDERS), cached like the other
      (1,000,000 orders take 1.8 GB on disk, rollups included, so about 18 GB; seeded once, later runs reuse it).
   5. With the POST /orders scenario (BENCH_OUTBOX=0 skips it): the worker CPU per order of a second instance
-     with EVENTS_URL (RabbitMQ at BENCH_AMQP, default amqp://guest:guest@127.0.0.1:5672/) and SMTP_HOST (an
-     SMTP sink in the bench process) set, against the plain instance, in alternation: the outbox's overhead.
+     with EVENTS_URL (RabbitMQ at BENCH_AMQP, default amqp://guest:guest@127.0.0.1:5672/) and SMTP_HOST (Postfix's
+     smtp-sink when installed, else an aiosmtpd sink in the bench process) set, against the plain instance, in
+     alternation: the outbox's overhead.
      BENCH_OUTBOX=events or =mail sets only that channel, to tell their shares apart.
   6. Extras (BENCH_EXTRAS=0 skips them): p99 at 70% of each scenario's peak under a paced, fixed-rate load
      (each connection pauses between requests, calibrated to the rate; this is not free of coordinated
