@@ -115,11 +115,6 @@ class SmtpSession:
         """Usable for the next mail: not closed, and no reply arrived that no command asked for."""
         return not (self._replies.lost or self._replies.waiting or self._transport.is_closing())
 
-    async def send(self, sender: str, recipient: str, content: bytes) -> None:
-        """One mail to one recipient; returns once the server accepted it, raises SmtpRefused or SmtpDisconnected
-        otherwise (see `send_all`)."""
-        await self.send_all(sender, [(recipient, content)])
-
     async def send_all(self, sender: str, mails: Sequence[tuple[str, bytes]]) -> None:
         """Mails (recipient, content) in this order; returns once the server accepted them all. Otherwise raises
         SmtpRefused or SmtpDisconnected with `accepted` set: the mails before that index went through, the one

@@ -22,7 +22,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -134,7 +134,7 @@ class OutboxRelay:
         mails = [m for m in claimed if m.kind is OutboxKind.MAIL]
         sends: list[Awaitable[_Outcome]] = []
         if events and self._publisher is not None:
-            sends.append(self._send_all(_waves(events), _event_sender(self._publisher)))
+            sends.append(self._send_events(self._publisher, events))
         if mails and self._mailer is not None:
             sends.append(self._send_mails(self._mailer, mails, addresses))
         outcomes = await asyncio.gather(*sends)
@@ -153,21 +153,20 @@ class OutboxRelay:
             full=len(claimed) == self._batch,
         )
 
-    async def _send_all(
-        self, waves: list[list[ClaimedMessage]], send: Callable[[ClaimedMessage], Awaitable[None]]
-    ) -> _Outcome:
-        """Send wave after wave (a wave's messages at once) until one fails or half the lease is spent; the
-        waves after a failure are left untried."""
-        deadline = time.monotonic() + self._lease.total_seconds() / 2
+    async def _send_events(self, publisher: EventPublisher, events: list[ClaimedMessage]) -> _Outcome:
+        """Publish wave after wave (`_waves`; a wave's events at once) until one fails or the deadline passes;
+        the waves after a failure are left untried."""
+        deadline = self._deadline()
         outcome = _Outcome()
+        waves = _waves(events)
         for index, wave in enumerate(waves):
             if time.monotonic() > deadline or outcome.failed:
                 outcome.untried = [message for rest in waves[index:] for message in rest]
                 return outcome
             if len(wave) == 1:  # a task per message would cost more than sending it
-                results: list[Exception | None] = [await _attempt(send, wave[0])]
+                results: list[Exception | None] = [await _publish(publisher, wave[0])]
             else:
-                results = await asyncio.gather(*(_attempt(send, message) for message in wave))
+                results = await asyncio.gather(*(_publish(publisher, message) for message in wave))
             for message, error in zip(wave, results, strict=True):
                 if error is None:
                     outcome.sent.append(message)
@@ -181,8 +180,8 @@ class OutboxRelay:
     ) -> _Outcome:
         """Each mail to its user's address as read when the batch was claimed (a mail to nobody, its account
         erased since, counts as sent, and its body is emptied), in runs of MAIL_RUN on the mail server's session,
-        until one fails or half the lease is spent; the mails after a failure are left untried."""
-        deadline = time.monotonic() + self._lease.total_seconds() / 2
+        until one fails or the deadline passes; the mails after a failure are left untried."""
+        deadline = self._deadline()
         outcome = _Outcome()
         outgoing: list[tuple[ClaimedMessage, OutgoingMail]] = []
         for message in mails:
@@ -206,6 +205,11 @@ class OutboxRelay:
                 break
         return outcome
 
+    def _deadline(self) -> float:
+        """When a pass stops starting sends (monotonic clock): half the lease, so what it sent is recorded before
+        another relay may claim the same rows."""
+        return time.monotonic() + self._lease.total_seconds() / 2
+
     def _backoff(self, attempts: int) -> float:
         return float(min(FIRST_BACKOFF_SECONDS * 2 ** max(attempts - 1, 0), self._max_backoff))
 
@@ -223,10 +227,12 @@ class OutboxRelay:
             kinds = [kind for kind in kinds if kind not in outcome.failed]
 
 
-async def _attempt(send: Callable[[ClaimedMessage], Awaitable[None]], message: ClaimedMessage) -> Exception | None:
-    """Send one message; the channel's failure is returned, to be recorded and retried."""
+async def _publish(publisher: EventPublisher, message: ClaimedMessage) -> Exception | None:
+    """Publish one event; the broker's failure is returned, to be recorded and retried."""
     try:
-        await send(message)
+        await publisher.publish(
+            message_id=str(message.id), routing_key=message.type, body=message.payload.encode(), time=message.created_at
+        )
     except Exception as exc:  # noqa: BLE001 - recorded by the caller, and retried
         return exc
     return None
@@ -243,15 +249,6 @@ def _waves(events: list[ClaimedMessage]) -> list[list[ClaimedMessage]]:
         waves[-1].append(event)
         subjects.add(event.subject)
     return waves
-
-
-def _event_sender(publisher: EventPublisher) -> Callable[[ClaimedMessage], Awaitable[None]]:
-    async def send(message: ClaimedMessage) -> None:
-        await publisher.publish(
-            message_id=str(message.id), routing_key=message.type, body=message.payload.encode(), time=message.created_at
-        )
-
-    return send
 
 
 def _outgoing(message: ClaimedMessage, address: str) -> OutgoingMail:

@@ -48,7 +48,7 @@ async def ticks() -> None:
 
 async def start_sending(wire: Wire, recipient: str = "ann@example.com", **options: bool) -> asyncio.Task[None]:
     """A mail from shop@example.com on a session over `wire`, under way until the server answers."""
-    sending = asyncio.create_task(session(wire, **options).send("shop@example.com", recipient, CONTENT))
+    sending = asyncio.create_task(session(wire, **options).send_all("shop@example.com", [(recipient, CONTENT)]))
     await ticks()
     return sending
 
@@ -178,7 +178,7 @@ async def test_a_server_that_goes_away_or_stays_silent_ends_the_session():
 
     silent = Wire()
     with pytest.raises(SmtpDisconnected):
-        await session(silent, timeout=0.05).send("shop@example.com", "ann@example.com", CONTENT)
+        await session(silent, timeout=0.05).send_all("shop@example.com", [("ann@example.com", CONTENT)])
     assert silent.closed
 
 
@@ -193,7 +193,7 @@ async def test_garbage_from_the_server_ends_the_session():
 async def test_an_address_that_would_add_a_command_is_refused_before_anything_is_written():
     wire = Wire()
     with pytest.raises(ValueError):
-        await session(wire).send("shop@example.com", "ann@example.com>\r\nRCPT TO:<eve@example.com", CONTENT)
+        await session(wire).send_all("shop@example.com", [("ann@example.com>\r\nRCPT TO:<eve@example.com", CONTENT)])
     assert wire.writes == []
 
 
