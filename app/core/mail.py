@@ -1,8 +1,10 @@
 """Outgoing mail: to an SMTP server (aiosmtplib opens the session), or to the log in development without one."""
 
 import asyncio
+import functools
 import logging
 import socket
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email import policy
@@ -154,7 +156,7 @@ def _plain_message(sender: str, to: str, subject: str, text: str, message_id: st
     directly, 7-bit with nothing to encode or fold: the MIME classes spend more CPU on it than sending it does.
     Anything else is built with the stdlib's compat32 MIME classes: UTF-8 in base64, an RFC 2047 subject. A line
     break in the subject becomes a space: a subject is one header line."""
-    date = formatdate(usegmt=True)
+    date = _date_now()
     subject = _one_line(subject)
     if _is_plain(text, subject):
         headers = (
@@ -167,6 +169,16 @@ def _plain_message(sender: str, to: str, subject: str, text: str, message_id: st
     message["Date"] = date
     message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     return message.as_bytes()
+
+
+def _date_now() -> str:
+    return _date_at(int(time.time()))
+
+
+@functools.lru_cache(maxsize=1)
+def _date_at(second: int) -> str:
+    """The Date header for this second (formatted once per second: a header has no finer resolution)."""
+    return formatdate(second, usegmt=True)
 
 
 def _one_line(subject: str) -> str:
@@ -186,7 +198,7 @@ def _unicode_message(sender: str, to: str, subject: str, text: str, message_id: 
     """A mail to or from a non-ASCII address: its headers in UTF-8, as SMTPUTF8 carries them."""
     message = EmailMessage(policy=policy.SMTPUTF8)
     message["From"], message["To"], message["Subject"] = sender, to, _one_line(subject)
-    message["Message-ID"], message["Date"] = message_id, formatdate(usegmt=True)
+    message["Message-ID"], message["Date"] = message_id, _date_now()
     message.set_content(text)
     return message.as_bytes()
 

@@ -211,8 +211,12 @@ def _check(command: str, accepted: tuple[int, ...], reply: tuple[int, str]) -> N
 
 
 def _wire_content(content: bytes) -> bytes:
-    """The message as DATA carries it: CRLF line ends, a leading dot doubled, ended by a line with a dot."""
-    text = _LINE_ENDS.sub(b"\r\n", content)
+    """The message as DATA carries it: CRLF line ends, a leading dot doubled, ended by a line with a dot. Content
+    already in that form (as the mailer lays it out) is only counted through, not rewritten."""
+    crlf = content.count(b"\r\n")
+    text = content if content.count(b"\n") == crlf == content.count(b"\r") else _LINE_ENDS.sub(b"\r\n", content)
     if not text.endswith(b"\r\n"):
         text += b"\r\n"
-    return _DOT_AT_LINE_START.sub(b"..", text) + b".\r\n"
+    if text.startswith(b".") or b"\n." in text:
+        text = _DOT_AT_LINE_START.sub(b"..", text)
+    return text + b".\r\n"

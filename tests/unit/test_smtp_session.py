@@ -200,6 +200,9 @@ async def test_an_address_that_would_add_a_command_is_refused_before_anything_is
 def test_the_content_has_crlf_line_ends_doubled_leading_dots_and_the_end_mark():
     assert _wire_content(b"a\n.b\r\n..c\rd") == b"a\r\n..b\r\n...c\r\nd\r\n.\r\n"
     assert _wire_content(b".\r\n") == b"..\r\n.\r\n"
+    assert _wire_content(b"a\r\nb") == b"a\r\nb\r\n.\r\n"  # already CRLF: kept as it is
+    assert _wire_content(b"a\r\n.b\r\n") == b"a\r\n..b\r\n.\r\n"
+    assert _wire_content(b"a\r\r\nb\r\n") == b"a\r\n\r\nb\r\n.\r\n"  # a bare CR among CRLFs
 
 
 async def test_a_reply_may_have_no_text():
