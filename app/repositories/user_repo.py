@@ -1,5 +1,4 @@
 import uuid
-from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,16 +34,6 @@ class UserRepository:
 
     async def get_by_email(self, *, email: str) -> User | None:
         return await self._session.scalar(select(User).where(User.email == email))
-
-    async def emails_of(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-        """The addresses of these users, in one query; an erased account (no address) or a missing one is absent."""
-        wanted = set(user_ids)
-        if not wanted:
-            return {}
-        rows = await self._session.execute(
-            select(User.id, User.email).where(User.id.in_(wanted), User.email.is_not(None))
-        )
-        return {user_id: email for user_id, email in rows.all() if email}
 
     async def add(self, user: User) -> bool:
         """Insert the user unless the email is taken (by a concurrent registration too); True when inserted."""

@@ -1,10 +1,11 @@
 """The relay: sends what the outbox holds, after the commit that wrote it, until the broker or mail server took it.
 
-One loop serves both channels (events to the broker, mails to the mail server). A pass claims a batch of both in
-one short transaction (a lease: other relays, in this process or another, skip those rows until it runs out),
-sends each channel's share in order, the two channels side by side, with no transaction open, and records the
-outcome in a second short one: two transactions per pass whatever the channels, since each pass costs the
-worker more CPU than sending a message does. Events go out in waves: a wave holds at most one event per
+One loop serves both channels (events to the broker, mails to the mail server). A pass claims a batch of both
+(a lease: other relays, in this process or another, skip those rows until it runs out; each mail comes with its
+recipient's address), sends each channel's share in order, the two channels side by side, with no transaction
+open, and records what went. On PostgreSQL the claim and the record of what was sent are one statement each,
+outside any transaction (each is atomic by itself; the rare retries and releases follow it): two round trips per
+pass whatever the channels, since each round trip costs the worker about as much CPU as sending a message does. Events go out in waves: a wave holds at most one event per
 subject, is published at once and its confirms are awaited together (one round trip per wave, not per event);
 a subject's next event is in a later wave. Mails go in runs on the mail server's session, pipelined (one round
 trip per mail; app/core/smtp_session.py). A
@@ -126,7 +127,6 @@ class OutboxRelay:
         now = datetime.now(UTC)
         async with self._uow() as uow:
             claimed = await uow.outbox.claim(kinds=kinds, now=now, lease=self._lease, limit=self._batch)
-            addresses = await uow.users.emails_of(m.subject for m in claimed if m.kind is OutboxKind.MAIL)
             await uow.commit()
         if not claimed:
             return Pass()
@@ -136,7 +136,7 @@ class OutboxRelay:
         if events and self._publisher is not None:
             sends.append(self._send_events(self._publisher, events))
         if mails and self._mailer is not None:
-            sends.append(self._send_mails(self._mailer, mails, addresses))
+            sends.append(self._send_mails(self._mailer, mails))
         outcomes = await asyncio.gather(*sends)
         failed = [message for outcome in outcomes for message in outcome.failed]
         now = datetime.now(UTC)
@@ -175,9 +175,7 @@ class OutboxRelay:
                 outcome.failed.append(message)
         return outcome
 
-    async def _send_mails(
-        self, mailer: Mailer, mails: list[ClaimedMessage], addresses: dict[uuid.UUID, str]
-    ) -> _Outcome:
+    async def _send_mails(self, mailer: Mailer, mails: list[ClaimedMessage]) -> _Outcome:
         """Each mail to its user's address as read when the batch was claimed (a mail to nobody, its account
         erased since, counts as sent, and its body is emptied), in runs of MAIL_RUN on the mail server's session,
         until one fails or the deadline passes; the mails after a failure are left untried."""
@@ -185,11 +183,10 @@ class OutboxRelay:
         outcome = _Outcome()
         outgoing: list[tuple[ClaimedMessage, OutgoingMail]] = []
         for message in mails:
-            address = addresses.get(message.subject)
-            if address is None:
+            if message.address is None:
                 outcome.sent.append(message)
             else:
-                outgoing.append((message, _outgoing(message, address)))
+                outgoing.append((message, _outgoing(message, message.address)))
         for start in range(0, len(outgoing), MAIL_RUN):
             if time.monotonic() > deadline:
                 outcome.untried = [message for message, _ in outgoing[start:]]

@@ -64,10 +64,6 @@ class FakeUserRepository:
     async def get(self, user_id: uuid.UUID) -> User | None:
         return self.rows.get(user_id)
 
-    async def emails_of(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-        found = (self.rows.get(user_id) for user_id in user_ids)
-        return {user.id: user.email for user in found if user is not None and user.email}
-
     async def get_for_update(self, user_id: uuid.UUID) -> User | None:
         self.locked.append(user_id)
         return self.rows.get(user_id)
@@ -269,6 +265,7 @@ class FakeOutboxRepository:
 
     def __init__(self, store: Store) -> None:
         self.rows = store.outbox
+        self.users = store.users
 
     async def add(self, messages: Iterable[NewMessage]) -> None:
         for message in messages:
@@ -303,9 +300,14 @@ class FakeOutboxRepository:
                     row.payload,
                     message.created_at,
                     row.attempts,
+                    self._address(message) if kind is OutboxKind.MAIL else None,
                 )
             )
         return claimed
+
+    def _address(self, message: NewMessage) -> str | None:
+        user = self.users.get(message.subject)
+        return user.email if user is not None else None
 
     def _rows(self, positions: Sequence[int]) -> list[FakeOutboxRow]:
         return [row for row in self.rows if row.position in positions]
