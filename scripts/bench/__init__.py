@@ -23,7 +23,9 @@ What it does
   5. With the POST /orders scenario (BENCH_OUTBOX=0 skips it): the worker CPU per order of a second instance
      with EVENTS_URL (RabbitMQ at BENCH_AMQP, default amqp://guest:guest@127.0.0.1:5672/) and SMTP_HOST (Postfix's
      smtp-sink when installed, else an aiosmtpd sink in the bench process) set, against the plain instance, in
-     alternation: the outbox's overhead.
+     alternation over three times the scenario's rounds (BENCH_OUTBOX_ROUNDS), each round's CPU read 1 s after
+     its load stops so that the relay's sending of the round's last orders is counted: the outbox's overhead is
+     the median of the rounds' ratios, each outbox round against the plain round just before it.
      BENCH_OUTBOX=events or =mail sets only that channel, to tell their shares apart.
   6. Extras (BENCH_EXTRAS=0 skips them): p99 at 70% of each scenario's peak under a paced, fixed-rate load
      (each connection pauses between requests, calibrated to the rate; this is not free of coordinated
