@@ -1,5 +1,5 @@
 """The outbox relay on its own: `python -m app.relay` sends until stopped (SIGTERM, Ctrl-C); `--once` sends
-what is due and exits. The service runs the same relay in every worker, so this is for operators who want
+what is due and exits. The service runs the same relay in one worker per host, so this is for operators who want
 sending apart from serving, or to drain a backlog by hand.
 """
 

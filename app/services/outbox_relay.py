@@ -5,16 +5,16 @@ One loop serves both channels (events to the broker, mails to the mail server). 
 recipient's address), sends each channel's share in order, the two channels side by side, with no transaction
 open, and records what went. On PostgreSQL the claim and the record of what was sent are one statement each,
 outside any transaction (each is atomic by itself; the rare retries and releases follow it): two round trips per
-pass whatever the channels, since each round trip costs the worker about as much CPU as sending a message does. Events go out in waves: a wave holds at most one event per
-subject, is published at once and its confirms are awaited together (one round trip per wave, not per event);
-a subject's next event is in a later wave. Mails go in runs on the mail server's session, pipelined (one round
-trip per mail; app/core/smtp_session.py). A
-message that fails is due again after a backoff that doubles up to `max_backoff`; the messages of its channel
-behind it in the batch are released untried, so a subject's events keep their order, and that channel sits
-out the passes until its own backoff ends, so an outage of one channel
-never stops the other (a broker that hangs rather than refuses holds a pass for its timeout, about 5 s, at most
-once per backoff). A relay killed between sending and recording leaves its rows leased: they go out again when
-the lease ends (at least once; consumers deduplicate by `id`).
+pass whatever the channels, since each round trip costs the worker about as much CPU as sending a message does.
+Events go out in waves: a wave holds at most one event per subject, is published at once and its confirms are
+awaited together (one round trip per wave, not per event); a subject's next event is in a later wave. Mails go
+in runs on the mail server's session, pipelined (one round trip per mail; app/core/smtp_session.py). A message
+that fails is due again after a backoff that doubles up to `max_backoff`; the messages of its channel behind it
+in the batch are released untried, so a subject's events keep their order, and that channel sits out the passes
+until its own backoff ends, so an outage of one channel never stops the other (a broker that hangs rather than
+refuses holds a pass for its timeout, about 5 s, at most once per backoff). A relay killed between sending and
+recording leaves its rows leased: they go out again when the lease ends (at least once; consumers deduplicate by
+`id`). Relays may take turns (`run(turn=...)`): the service's workers run one relay per host and database.
 """
 
 import asyncio
@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from app.core.mail import OutgoingMail
 from app.models import OutboxKind
@@ -35,6 +36,14 @@ from app.services.ports import EventPublisher, Mailer, UnitOfWorkFactory
 logger = logging.getLogger("app.outbox")
 FIRST_BACKOFF_SECONDS = 0.5
 MAIL_RUN = 50  # mails handed to the mail server at once; the lease's deadline is checked between runs
+
+
+class Turn(Protocol):
+    """Whose turn it is to relay, among relays that take turns (app/core/host_lock.py: one per host)."""
+
+    def acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +89,24 @@ class OutboxRelay:
             if channel is not None
         ]
 
-    async def run(self) -> None:
+    async def run(self, *, turn: Turn | None = None) -> None:
         """Relay until `stop()` (the loop ends after its pass in progress; a relay stopped before it ran does
-        not start) or cancelled."""
+        not start) or cancelled. With a `turn`, only while it is this relay's: each poll it asks again, so a
+        relay waiting for its turn takes over within a poll of the one before it stopping or dying."""
+        try:
+            await self._run(turn)
+        finally:
+            if turn is not None:
+                turn.release()
+
+    async def _run(self, turn: Turn | None) -> None:
         pause = 0.0
         channel_pause = dict.fromkeys(self.channels, 0.0)
         resume_at = dict.fromkeys(self.channels, 0.0)
         while not self._stopping.is_set():
+            if turn is not None and not turn.acquire():
+                await self._pause(self._poll)
+                continue
             due = [kind for kind in self.channels if time.monotonic() >= resume_at[kind]]
             try:
                 outcome = await self.relay_once(due) if due else Pass()

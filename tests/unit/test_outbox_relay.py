@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from app.core.host_lock import HostLock
 from app.core.mail import MailDelivery, MailError, OutgoingMail
 from app.models import OutboxKind
 from app.repositories.outbox_repo import SCRUBBED
@@ -236,3 +237,34 @@ async def test_a_broker_outage_never_stops_the_mail_and_its_events_follow_when_i
         relayer.stop()
         await asyncio.wait_for(task, 5)
     assert all(row.sent_at is not None for row in uow.outbox.rows)
+
+
+async def test_relays_taking_turns_send_one_at_a_time_and_the_next_takes_over_when_the_first_stops(uow, tmp_path):
+    lock_path = tmp_path / "relay.lock"
+    first_broker, second_broker = Broker(), Broker()
+    first, second = relay(uow, first_broker), relay(uow, second_broker)
+    tasks = [asyncio.create_task(first.run(turn=HostLock(lock_path)))]
+    await _until(lambda: _taken(lock_path))  # the first relay holds its turn
+    tasks.append(asyncio.create_task(second.run(turn=HostLock(lock_path))))
+    try:
+        await write(uow, erased_event(uuid.uuid4()))
+        await _until(lambda: len(first_broker.published) == 1)
+        await asyncio.sleep(0.05)  # several of the second relay's polls
+        assert second_broker.published == []
+        first.stop()
+        await asyncio.wait_for(tasks[0], 5)
+        await write(uow, erased_event(uuid.uuid4()))
+        await _until(lambda: len(second_broker.published) == 1)
+    finally:
+        first.stop()
+        second.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert len(first_broker.published) == 1
+
+
+def _taken(path) -> bool:
+    probe = HostLock(path)
+    if probe.acquire():
+        probe.release()
+        return False
+    return True
