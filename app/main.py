@@ -74,8 +74,8 @@ def _lifespan(given: Container | None, settings: Settings) -> Callable[[FastAPI]
         relay = None
         if container.relay is not None:
             # One relay per host and database, in whichever worker takes the lock first; the other workers' relays
-            # wait for their turn (a worker that dies releases it). A relay costs a pass's fixed CPU every poll
-            # and interleaves its sending with requests: one per host measured less CPU per order than one each.
+            # wait for their turn (a worker that dies releases it). Each relay costs a pass's fixed CPU every poll
+            # and interleaves its sending with its worker's requests: one per host halves the passes (ADR-035).
             turn = HostLock.named("outbox-relay", settings.database_url)
             relay = asyncio.create_task(container.relay.run(turn=turn), name="outbox-relay")
         _settle_garbage_collector()

@@ -24,10 +24,6 @@ class HostLock:
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         return cls(Path(tempfile.gettempdir()) / f"order-service-{job}-{digest}.lock")
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def acquire(self) -> bool:
         """True if this object holds the lock now (taken now, or before); False if another holder has it."""
         if self._fd is not None:

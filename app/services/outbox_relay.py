@@ -5,7 +5,7 @@ One loop serves both channels (events to the broker, mails to the mail server). 
 recipient's address), sends each channel's share in order, the two channels side by side, with no transaction
 open, and records what went. On PostgreSQL the claim and the record of what was sent are one statement each,
 outside any transaction (each is atomic by itself; the rare retries and releases follow it): two round trips per
-pass whatever the channels, since each round trip costs the worker about as much CPU as sending a message does.
+pass whatever the channels, since each round trip costs the worker more CPU than sending a message does.
 Events go out in waves: a wave holds at most one event per subject, is published at once and its confirms are
 awaited together (one round trip per wave, not per event); a subject's next event is in a later wave. Mails go
 in runs on the mail server's session, pipelined (one round trip per mail; app/core/smtp_session.py). A message
