@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.models import IdempotencyState, Order, OrderItem, OrderStatus, OrderStatusChange, Product
-from app.repositories.committing import committing
+from app.repositories.committing import alone
 from app.repositories.idempotency_repo import IdempotencyRepository
 from app.repositories.outbox_repo import NewMessage, OutboxRepository
 from app.repositories.rowcount import rowcount
@@ -176,8 +176,7 @@ class OrderRepository:
             "answer_body": answer.body if answer else None,
             "messages": json.dumps([_message_row(message) for message in messages], default=str),
         }
-        connection = await self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        async with committing():  # autocommit: the statement commits as it ends
+        async with alone(self._session) as connection:  # the statement commits as it ends
             servable, claimed = (await connection.execute(PLACE_IN_ONE_STATEMENT, params)).one()
         if not claimed:
             return Placement.CLAIM_LOST

@@ -24,10 +24,10 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import OutboxKind, OutboxMessage, User
-from app.repositories.committing import committing
+from app.repositories.committing import alone
 from app.repositories.rowcount import rowcount
 
 SCRUBBED = "{}"
@@ -130,11 +130,6 @@ class OutboxRepository:
     def _postgres(self) -> bool:
         return self._session.get_bind().dialect.name == "postgresql"
 
-    async def _alone(self) -> AsyncConnection:
-        """The session's connection in autocommit (PostgreSQL), for one statement that is atomic by itself and
-        needs no transaction around it: no BEGIN and COMMIT round trips. It must be the unit of work's first."""
-        return await self._session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
     def _among(self, positions: Sequence[int]) -> ColumnElement[bool]:
         """`position IN (...)`. On PostgreSQL as one array parameter (`= ANY(...)`): the statement's text is the
         same whatever the count, so the driver converts it once, not on every pass (500 placeholders cost the
@@ -190,8 +185,8 @@ class OutboxRepository:
         self, *, kinds: Sequence[OutboxKind], now: datetime, lease: timedelta, limit: int
     ) -> list[ClaimedMessage]:
         params = {"kinds": [kind.value for kind in kinds], "now": now, "until": now + lease, "limit": limit}
-        async with committing():  # autocommit: the lease is taken as the statement ends
-            rows = (await (await self._alone()).execute(CLAIM_IN_ONE_STATEMENT, params)).all()
+        async with alone(self._session) as connection:  # the lease is taken as the statement ends
+            rows = (await connection.execute(CLAIM_IN_ONE_STATEMENT, params)).all()
         return [_claimed(_Candidate._make(row), attempts=row.attempts) for row in rows]
 
     async def _in_order(self, candidates: list["_Candidate"]) -> list["_Candidate"]:
@@ -218,8 +213,8 @@ class OutboxRepository:
         values: dict[str, Any] = {"sent_at": now, "payload": scrubbed}
         statement = update(OutboxMessage).where(self._among(positions)).values(values)
         if self._postgres:
-            async with committing():
-                await (await self._alone()).execute(statement)
+            async with alone(self._session) as connection:
+                await connection.execute(statement)
             return
         await self._session.execute(statement.execution_options(synchronize_session=False))
 
