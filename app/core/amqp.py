@@ -70,7 +70,7 @@ class Link:
             self._settle(self._awaited.pop(tag), error)
 
     def fail(self, reason: object) -> None:
-        self.broken = BrokerError(type(reason).__name__ if isinstance(reason, BaseException) else str(reason))
+        self.broken = BrokerError(_why(reason))
         awaited, self._awaited, replies, self._replies = self._awaited, {}, self._replies, set()
         for future in [*awaited.values(), *replies]:
             self._settle(future, self.broken)
@@ -107,19 +107,22 @@ class AmqpPublisher:
             timestamp=int(time.timestamp()),
             type=routing_key,
         )
+        link = self._link
         try:
-            link = self._link if self._link is not None and self._link.broken is None else await self._open()
+            if link is None or link.broken is not None:
+                link = await self._open()
             confirm = link.publish(routing_key, body, properties)
             async with asyncio.timeout(self._timeout):
                 await confirm
         except Exception as exc:
-            await self.close()
+            await self._forget(link)
             if isinstance(exc, BrokerError):
                 raise
             raise BrokerError(type(exc).__name__) from exc
 
     async def check(self) -> bool:
         """Whether the broker answers now (readiness): a round trip on the connection, opened if need be."""
+        link = None
         try:
             link = await self._open()
             declared = link.reply()
@@ -129,7 +132,7 @@ class AmqpPublisher:
             async with asyncio.timeout(self._timeout):
                 await declared
         except Exception:  # noqa: BLE001 - unreachable is the answer
-            await self.close()
+            await self._forget(link)
             return False
         return True
 
@@ -166,7 +169,7 @@ class AmqpPublisher:
             if link is not None:
                 link.fail(reason)
             if not ready.done():
-                ready.set_exception(BrokerError(f"closed while opening: {reason}"))
+                ready.set_exception(BrokerError(f"not connected: {_why(reason)}"))
 
         connection = AsyncioConnection(
             self._parameters,
@@ -186,6 +189,12 @@ class AmqpPublisher:
         async with self._lock:
             self._drop()
 
+    async def _forget(self, link: Link | None) -> None:
+        """After a failure on `link`: drop it, unless another caller has replaced it already."""
+        async with self._lock:
+            if link is not None and link is self._link:
+                self._drop()
+
     def _drop(self) -> None:
         """Fail what still awaits a confirm and close the connection, without waiting for the broker's answer."""
         link, self._link = self._link, None
@@ -193,6 +202,14 @@ class AmqpPublisher:
             if link.broken is None:
                 link.fail("closed by the publisher")
             _close(link.connection)
+
+
+def _why(reason: object) -> str:
+    """What closed the link, in a line: the exception's type and its text (pika's can be long)."""
+    if isinstance(reason, BaseException):
+        text = str(reason) or (repr(reason.args[0]) if reason.args else "")  # pika says it in the repr
+        return f"{type(reason).__name__}: {text[:200]}" if text else type(reason).__name__
+    return str(reason)[:200]
 
 
 def _done(future: "asyncio.Future[Any]", value: Any = None) -> None:

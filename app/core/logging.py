@@ -53,3 +53,6 @@ def configure_logging(level: str, fmt: str) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # pika narrates each step of a connection at INFO and each failed attempt in seven lines at ERROR. The
+    # publisher's BrokerError carries the reason instead: into the relay's warning and readiness's `degraded`.
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
