@@ -1,17 +1,20 @@
-"""The publisher's bookkeeping of the broker's confirms: which message a `Basic.Ack` or `Basic.Nack` settles.
+"""The publisher's bookkeeping of the broker's confirms (which message a `Basic.Ack` or `Basic.Nack` settles),
+and its answer when no broker listens. The broker itself is in tests/integration/test_outbox_events.py.
 
 The broker numbers a confirming channel's messages 1, 2, 3, ... and may confirm several at once (`multiple`);
-these tests feed it the frames the broker would send, on a channel that only records what was published.
+the bookkeeping tests feed it the frames the broker would send, on a channel that only records what was published.
 """
 
 import asyncio
+import time
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pika import spec
 
-from app.core.amqp import BrokerError, Link
+from app.core.amqp import AmqpPublisher, BrokerError, Link
 
 
 class RecordingChannel:
@@ -75,3 +78,13 @@ async def test_a_broken_link_fails_what_awaits_a_reply_and_refuses_to_publish():
     with pytest.raises(BrokerError):
         publish(confirms, 1)
     assert len(channel.published) == 2
+
+
+async def test_a_broker_nobody_listens_for_fails_the_publish_at_once_with_the_reason():
+    publisher = AmqpPublisher("amqp://guest:guest@127.0.0.1:1/", timeout_seconds=5)
+    started = time.monotonic()
+    with pytest.raises(BrokerError, match="Connection refused"):
+        await publisher.publish(message_id="m-1", routing_key="shop.order.placed", body=b"{}", time=datetime.now(UTC))
+    assert time.monotonic() - started < 2, "a refused connection waited for the timeout"
+    assert await publisher.check() is False
+    await publisher.close()
