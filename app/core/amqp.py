@@ -8,6 +8,7 @@ ADR-033).
 """
 
 import asyncio
+import itertools
 import logging
 from datetime import datetime
 from typing import Any
@@ -43,7 +44,7 @@ class Link:
 
     def publish(self, routing_key: str, body: bytes, properties: spec.BasicProperties) -> "asyncio.Future[None]":
         if self.broken is not None:
-            raise self.broken
+            raise BrokerError(str(self.broken))
         self.channel.basic_publish(self._exchange, routing_key, body, properties)
         self._last_tag += 1  # the broker numbers a confirming channel's messages 1, 2, 3, ...
         confirm = asyncio.get_running_loop().create_future()
@@ -59,21 +60,20 @@ class Link:
 
     def confirmed(self, frame: Any) -> None:
         method = frame.method
-        error = None if isinstance(method, spec.Basic.Ack) else BrokerError(f"not confirmed: {type(method).__name__}")
-        if not method.multiple:
-            self._settle(self._awaited.pop(method.delivery_tag, None), error)
-            return
-        while self._awaited:
-            tag = next(iter(self._awaited))
-            if tag > method.delivery_tag:
-                break
-            self._settle(self._awaited.pop(tag), error)
+        refused = not isinstance(method, spec.Basic.Ack)
+        tags = [method.delivery_tag]
+        if method.multiple:
+            last = method.delivery_tag  # the awaited tags are in publishing order: those up to it are a prefix
+            tags = list(itertools.takewhile(lambda tag: tag <= last, self._awaited))
+        for tag in tags:
+            error = BrokerError(f"not confirmed: {type(method).__name__}") if refused else None
+            self._settle(self._awaited.pop(tag, None), error)
 
     def fail(self, reason: object) -> None:
         self.broken = BrokerError(_why(reason))
         awaited, self._awaited, replies, self._replies = self._awaited, {}, self._replies, set()
         for future in [*awaited.values(), *replies]:
-            self._settle(future, self.broken)
+            self._settle(future, BrokerError(str(self.broken)))  # one exception per waiter: each gets its traceback
 
     @staticmethod
     def _settle(future: "asyncio.Future[None] | None", error: BrokerError | None) -> None:
